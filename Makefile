@@ -1,0 +1,48 @@
+# mpbraze: `make run` serves the dashboard with a worker and beat; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest bench demo install clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	@echo "mpbraze: dashboard on http://127.0.0.1:$(PORT)/ (Ctrl-C stops web, worker and beat)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A mpbraze worker --loglevel=INFO --concurrency=2 & \
+	$(BIN)/celery -A mpbraze beat --loglevel=INFO & \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
+	wait
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m tests.benchmarks
+
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

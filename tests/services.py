@@ -1,0 +1,49 @@
+"""How tests find the real services they need, and what happens when one is absent.
+
+With ``MPBRAZE_REQUIRE_SERVICES=1`` (CI) a missing service fails the test; otherwise the
+test is skipped with a printed reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("MPBRAZE_REQUIRE_SERVICES", "") not in ("", "0")
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when CI requires every service."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        unavailable("REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis at REDIS_URL does not answer: {error}")
+    return url
+
+
+def require_postgresql() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        unavailable("DATABASE_URL does not point at PostgreSQL")
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        unavailable("Debian's chromium is not installed")
+    assert path is not None
+    return path
