@@ -134,3 +134,7 @@ class OutputSettings(BaseModel):
     attribute_denylist: tuple[str, ...] = ()
     batch_size_mode: BatchSizeMode = BatchSizeMode.COMBINED_75
     max_attribute_array_length: int = Field(default=500, ge=1, le=500)
+
+
+EXTERNAL_IDENTITY_CHOICES = [(t.value, t.label) for t in ExternalIdentityType]
+EMAIL_IDENTITY_CHOICES = [(t.value, t.label) for t in EmailIdentityType]

@@ -1,0 +1,55 @@
+"""Audit screens. Configuration is changed on the marketer pages, where the rules run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from connections.models import BrazeOutput, Connection
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    """Everyone reads; nobody edits here (the marketer pages enforce the rules)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class BrazeOutputInline(admin.TabularInline):
+    model = BrazeOutput
+    fields = ("platform", "braze_instance", "api_key_masked", "external_identity_type")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    list_display = ("name", "status", "ingest_enabled", "paused_reason", "updated_at")
+    list_filter = ("enabled", "ingest_enabled")
+    search_fields = ("name", "slug", "inbound_key")
+    exclude = ("inbound_secret_hash",)
+    inlines = [BrazeOutputInline]
+
+
+@admin.register(BrazeOutput)
+class BrazeOutputAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "platform", "braze_instance", "rest_host", "api_key_masked")
+    list_filter = ("platform", "braze_instance")
+    search_fields = ("connection__name",)
+    exclude = ("api_key_encrypted", "api_key_fingerprint")
+    readonly_fields = ("api_key_masked", "api_key_changed_at", "rest_host")
+    history_list_display = ("api_key_masked", "braze_instance", "custom_rest_endpoint")

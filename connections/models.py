@@ -1,0 +1,164 @@
+"""What a connection is: its inbound credentials, state and one Braze output per platform."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from connections import encryption, instances
+from mapping.settings import (
+    EMAIL_IDENTITY_CHOICES,
+    EXTERNAL_IDENTITY_CHOICES,
+    EmailIdentityType,
+    ExternalIdentityType,
+    OutputSettings,
+)
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        DISABLED = "disabled", "Disabled"
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True, help_text="Disabled connections forward nothing.")
+    paused_reason = models.TextField(
+        blank=True, help_text="Why forwarding is paused (set by mpbraze, e.g. after a 401)."
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    ingest_enabled = models.BooleanField(
+        default=True,
+        help_text="Off refuses inbound batches. Paused or disabled connections still accept them.",
+    )
+    inbound_key = models.CharField(max_length=40, unique=True, editable=False)
+    inbound_secret_hash = models.CharField(max_length=100, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["inbound_secret_hash"])
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("test_connection", "Can run connectivity tests"),
+            ("preview_mapping", "Can preview the mapping of a batch"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("connection_detail", args=[self.pk])
+
+    @property
+    def status(self) -> Connection.Status:
+        if not self.enabled:
+            return self.Status.DISABLED
+        if self.paused_reason:
+            return self.Status.PAUSED
+        return self.Status.ACTIVE
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+    WEB = "web", "Web"
+    SERVER = "server", "Server"
+
+
+APP_PLATFORMS = (Platform.IOS, Platform.ANDROID, Platform.WEB)
+
+
+class BrazeOutput(models.Model):
+    """The Braze configuration of one platform of a connection."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outputs")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    api_key_encrypted = models.TextField(editable=False)
+    api_key_masked = models.CharField(
+        max_length=8, editable=False, help_text="The key as shown everywhere: •••• + last 4."
+    )
+    api_key_fingerprint = models.CharField(max_length=32, editable=False)
+    api_key_changed_at = models.DateTimeField(null=True, editable=False)
+    external_identity_type = models.CharField(
+        max_length=20,
+        choices=EXTERNAL_IDENTITY_CHOICES,
+        default=ExternalIdentityType.CUSTOMER_ID.value,
+    )
+    email_identity_type = models.CharField(
+        max_length=20,
+        choices=EMAIL_IDENTITY_CHOICES,
+        default=EmailIdentityType.EMAIL.value,
+    )
+    braze_instance = models.CharField(
+        max_length=10, choices=instances.CHOICES, default=instances.DEFAULT_INSTANCE
+    )
+    custom_sdk_endpoint = models.CharField(max_length=253, blank=True)
+    custom_rest_endpoint = models.CharField(max_length=253, blank=True)
+    custom_js_endpoint = models.CharField(max_length=253, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The key never enters history; its masked form and change time record that it changed.
+    history = HistoricalRecords(excluded_fields=["api_key_encrypted", "api_key_fingerprint"])
+
+    class Meta:
+        ordering = ["connection", "platform"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "platform"], name="one_output_per_platform"
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "api_key_fingerprint"], name="keys_differ_per_platform"
+            ),
+            models.CheckConstraint(
+                condition=Q(platform__in=Platform.values), name="output_platform_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(braze_instance=instances.CUSTOM) | ~Q(custom_rest_endpoint=""),
+                name="custom_instance_has_rest_endpoint",
+            ),
+            models.CheckConstraint(
+                condition=Q(braze_instance=instances.CUSTOM)
+                | Q(custom_rest_endpoint="", custom_sdk_endpoint="", custom_js_endpoint=""),
+                name="named_instance_has_no_custom_endpoints",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection} · {self.get_platform_display()}"
+
+    @property
+    def forwarding(self) -> OutputSettings:
+        return OutputSettings.model_validate(self.settings)
+
+    @property
+    def catalog_instance(self) -> instances.BrazeInstance | None:
+        return instances.get(self.braze_instance)
+
+    @property
+    def rest_host(self) -> str:
+        named = self.catalog_instance
+        return named.rest_host if named else self.custom_rest_endpoint
+
+    @property
+    def sdk_host(self) -> str:
+        named = self.catalog_instance
+        return named.sdk_host if named else self.custom_sdk_endpoint
+
+    @property
+    def js_host(self) -> str:
+        named = self.catalog_instance
+        return named.js_host if named else self.custom_js_endpoint
+
+    def set_api_key(self, plaintext: str) -> None:
+        self.api_key_encrypted = encryption.encrypt(plaintext)
+        self.api_key_masked = encryption.mask(plaintext[-4:])
+        self.api_key_fingerprint = encryption.fingerprint(plaintext)
+        self.api_key_changed_at = timezone.now()

@@ -1,0 +1,36 @@
+"""Reads for pages and the API."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from connections.models import BrazeOutput, Connection, Platform
+from connections.validation import SiblingOutput
+
+
+def connections_for_dashboard() -> QuerySet[Connection]:
+    return Connection.objects.prefetch_related(
+        Prefetch("outputs", queryset=BrazeOutput.objects.order_by("platform"))
+    )
+
+
+def connection_outputs_by_platform(connection: Connection) -> dict[str, BrazeOutput | None]:
+    """Every platform in display order, with its output or ``None``."""
+    present = {output.platform: output for output in connection.outputs.all()}
+    return {platform: present.get(platform) for platform in Platform.values}
+
+
+def output_siblings(
+    connection: Connection, *, excluding: BrazeOutput | None = None
+) -> list[SiblingOutput]:
+    outputs = connection.outputs.all()
+    if excluding is not None:
+        outputs = outputs.exclude(pk=excluding.pk)
+    return [
+        SiblingOutput(
+            platform=output.platform,
+            key_fingerprint=output.api_key_fingerprint,
+            rest_host=output.rest_host,
+        )
+        for output in outputs
+    ]

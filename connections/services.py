@@ -1,0 +1,131 @@
+"""Writes to connections and outputs. Views, forms and the API call these; nothing else writes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import asdict
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from connections import encryption
+from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
+from connections.validation import OutputDraft
+from mapping.settings import OutputSettings
+
+INBOUND_KEY_PREFIX = "mpb_"
+
+
+class OutputInUse(Exception):
+    """An output cannot be removed because another output depends on it."""
+
+
+def hash_inbound_secret(secret: str) -> str:
+    # The secret is 256 random bits, so a fast hash suffices and keeps per-request auth cheap.
+    return "sha256$" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def inbound_secret_matches(connection: Connection, secret: str) -> bool:
+    return hmac.compare_digest(connection.inbound_secret_hash, hash_inbound_secret(secret))
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:90] or "connection"
+    slug, n = base, 1
+    while Connection.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def connection_create(*, name: str) -> tuple[Connection, str]:
+    """Create a connection; returns it with its inbound secret (shown once, stored hashed)."""
+    secret = secrets.token_urlsafe(32)
+    connection = Connection.objects.create(
+        name=name,
+        slug=_unique_slug(name),
+        inbound_key=INBOUND_KEY_PREFIX + secrets.token_hex(12),
+        inbound_secret_hash=hash_inbound_secret(secret),
+    )
+    return connection, secret
+
+
+def connection_rotate_inbound_secret(*, connection: Connection) -> str:
+    secret = secrets.token_urlsafe(32)
+    connection.inbound_secret_hash = hash_inbound_secret(secret)
+    connection.save(update_fields=["inbound_secret_hash", "updated_at"])
+    return secret
+
+
+def connection_update(*, connection: Connection, name: str, enabled: bool) -> Connection:
+    connection.name = name
+    connection.enabled = enabled
+    connection.save(update_fields=["name", "enabled", "updated_at"])
+    return connection
+
+
+def connection_delete(*, connection: Connection) -> None:
+    connection.delete()
+
+
+@transaction.atomic
+def output_save(
+    *,
+    connection: Connection,
+    draft: OutputDraft,
+    settings: OutputSettings,
+    output: BrazeOutput | None = None,
+) -> BrazeOutput:
+    """Create or update an output from a draft that ``validate_output`` accepted."""
+    output = output or BrazeOutput(connection=connection)
+    values = asdict(draft)
+    api_key = values.pop("api_key")
+    values.pop("stored_key_fingerprint")
+    for name, value in values.items():
+        setattr(output, name, value)
+    if api_key:
+        output.set_api_key(api_key)
+    output.settings = settings.model_dump(mode="json")
+    output.save()
+    return output
+
+
+def output_delete(*, output: BrazeOutput) -> None:
+    if output.platform in APP_PLATFORMS and _is_last_app_output_beside_server(output):
+        raise OutputInUse(
+            "Remove the Server output first: it needs at least one iOS, Android or Web output."
+        )
+    output.delete()
+
+
+def _is_last_app_output_beside_server(output: BrazeOutput) -> bool:
+    siblings = output.connection.outputs.exclude(pk=output.pk)
+    has_server = siblings.filter(platform=Platform.SERVER).exists()
+    return has_server and not siblings.filter(platform__in=APP_PLATFORMS).exists()
+
+
+def output_api_key(*, output: BrazeOutput) -> str:
+    """The decrypted Braze key: only for the transport and connectivity checks."""
+    return encryption.decrypt(output.api_key_encrypted)
+
+
+def outputs_rotate_encryption(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored key under the newest encryption key; returns the count."""
+    count = 0
+    with transaction.atomic():
+        for output in BrazeOutput.objects.select_for_update().iterator(chunk_size=batch_size):
+            try:
+                output.api_key_encrypted = encryption.rotate(output.api_key_encrypted)
+            except encryption.EncryptionKeyError as error:
+                raise encryption.EncryptionKeyError(
+                    f"Output #{output.pk} ({output}): {error}"
+                ) from error
+            # A queryset update keeps rotation out of history: the key itself did not change.
+            BrazeOutput.objects.filter(pk=output.pk).update(
+                api_key_encrypted=output.api_key_encrypted
+            )
+            count += 1
+    return count

@@ -1,0 +1,166 @@
+"""Marketer pages: thin views over forms, services and selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from connections import instances, selectors, services
+from connections.forms import BrazeOutputForm, ConnectionCreateForm, ConnectionEditForm
+from connections.models import BrazeOutput, Connection, Platform
+from mapping.settings import OutputSettings
+
+_SHOWN_ONCE = "inbound_secret_{}"
+
+
+def _allowed(permission: str):  # type: ignore[no-untyped-def]
+    """Sign-in required, then the permission, else 403."""
+
+    def decorate(view):  # type: ignore[no-untyped-def]
+        return login_required(permission_required(permission, raise_exception=True)(view))
+
+    return decorate
+
+
+@_allowed("connections.view_connection")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "connections/dashboard.html",
+        {"connections": selectors.connections_for_dashboard()},
+    )
+
+
+@_allowed("connections.add_connection")
+@require_http_methods(["GET", "POST"])
+def connection_create(request: HttpRequest) -> HttpResponse:
+    form = ConnectionCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        connection, secret = services.connection_create(name=form.cleaned_data["name"])
+        request.session[_SHOWN_ONCE.format(connection.pk)] = secret
+        messages.success(request, f"Connection “{connection.name}” created.")
+        return redirect("connection_detail", pk=connection.pk)
+    return render(request, "connections/connection_form.html", {"form": form})
+
+
+@_allowed("connections.view_connection")
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    context = {
+        "connection": connection,
+        "outputs": selectors.connection_outputs_by_platform(connection),
+        "platform_labels": dict(Platform.choices),
+        "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
+    }
+    return render(request, "connections/connection_detail.html", context)
+
+
+@_allowed("connections.change_connection")
+@require_http_methods(["GET", "POST"])
+def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    initial = {"name": connection.name, "enabled": connection.enabled}
+    form = ConnectionEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.connection_update(connection=connection, **form.cleaned_data)
+        messages.success(request, "Connection saved.")
+        return redirect("connection_detail", pk=pk)
+    context = {"form": form, "connection": connection}
+    return render(request, "connections/connection_form.html", context)
+
+
+@_allowed("connections.change_connection")
+@require_POST
+def connection_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    secret = services.connection_rotate_inbound_secret(connection=connection)
+    request.session[_SHOWN_ONCE.format(pk)] = secret
+    messages.warning(request, "Inbound secret rotated: the old one stops working now.")
+    return redirect("connection_detail", pk=pk)
+
+
+@_allowed("connections.delete_connection")
+@require_http_methods(["GET", "POST"])
+def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk)
+    if request.method == "POST":
+        services.connection_delete(connection=connection)
+        messages.success(request, f"Connection “{connection.name}” deleted.")
+        return redirect("dashboard")
+    context = {"object": connection, "cancel_url": connection.get_absolute_url()}
+    return render(request, "connections/confirm_delete.html", context)
+
+
+def _output_page(
+    request: HttpRequest, connection: Connection, output: BrazeOutput | None
+) -> HttpResponse:
+    siblings = selectors.output_siblings(connection, excluding=output)
+    settings = output.forwarding if output else OutputSettings()
+    initial = BrazeOutputForm.initial_from(settings)
+    initial["platform"] = output.platform if output else request.GET.get("platform", "")
+    if output is not None:
+        initial |= {
+            name: getattr(output, name)
+            for name in (
+                "braze_instance",
+                "custom_rest_endpoint",
+                "custom_sdk_endpoint",
+                "custom_js_endpoint",
+                "external_identity_type",
+                "email_identity_type",
+            )
+        }
+    form = BrazeOutputForm(request.POST or None, initial=initial, siblings=siblings, output=output)
+    if request.method == "POST" and form.is_valid():
+        services.output_save(
+            connection=connection,
+            draft=form.draft,
+            settings=form.output_settings(),
+            output=output,
+        )
+        for notice in form.notices:
+            messages.info(request, notice)
+        messages.success(request, "Output saved.")
+        return redirect("connection_detail", pk=connection.pk)
+    context = {
+        "form": form,
+        "connection": connection,
+        "output": output,
+        "catalog": {
+            i.code: [i.rest_host, i.sdk_host, *i.dashboard_hosts] for i in instances.INSTANCES
+        },
+    }
+    return render(request, "connections/output_form.html", context)
+
+
+@_allowed("connections.add_brazeoutput")
+@require_http_methods(["GET", "POST"])
+def output_create(request: HttpRequest, pk: int) -> HttpResponse:
+    return _output_page(request, get_object_or_404(Connection, pk=pk), None)
+
+
+@_allowed("connections.change_brazeoutput")
+@require_http_methods(["GET", "POST"])
+def output_edit(request: HttpRequest, pk: int, platform: str) -> HttpResponse:
+    output = get_object_or_404(BrazeOutput, connection_id=pk, platform=platform)
+    return _output_page(request, output.connection, output)
+
+
+@_allowed("connections.delete_brazeoutput")
+@require_http_methods(["GET", "POST"])
+def output_delete(request: HttpRequest, pk: int, platform: str) -> HttpResponse:
+    output = get_object_or_404(BrazeOutput, connection_id=pk, platform=platform)
+    cancel_url = output.connection.get_absolute_url()
+    if request.method == "POST":
+        try:
+            services.output_delete(output=output)
+        except services.OutputInUse as error:
+            messages.error(request, str(error))
+            return redirect(cancel_url)
+        messages.success(request, f"{output.get_platform_display()} output deleted.")
+        return redirect(cancel_url)
+    context = {"object": output, "cancel_url": cancel_url}
+    return render(request, "connections/confirm_delete.html", context)

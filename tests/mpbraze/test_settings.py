@@ -1,0 +1,65 @@
+"""Settings: embedded defaults, production refusals and Django's deploy checklist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x7#Kq9!vLm2@pR4$tW6^yZ8&bN1*cF3(hJ5)dG0-sA+eU=iO_" + "Qw",
+    "MPBRAZE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "mpbraze.example.com",
+}
+
+
+def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    clean |= {"MPBRAZE_LOCAL_DIR": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_checklist(tmp_path: Path) -> None:
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_production_refuses_to_start_without_encryption_keys(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "MPBRAZE_ENCRYPTION_KEYS"}
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "MPBRAZE_ENCRYPTION_KEYS must be set when DEBUG is off." in result.stderr
+
+
+def test_development_secrets_are_generated_once_into_the_local_folder(tmp_path: Path) -> None:
+    first = manage("check", env={"DEBUG": "1"}, tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    secrets_file = tmp_path / "dev-secrets.env"
+    content = secrets_file.read_text()
+    assert content.startswith("SECRET_KEY=")
+    manage("check", env={"DEBUG": "1"}, tmp_path=tmp_path)
+    assert secrets_file.read_text() == content
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
