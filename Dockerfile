@@ -7,7 +7,7 @@ COPY connections ./connections
 COPY mapping ./mapping
 COPY templates ./templates
 COPY manage.py ./
-RUN pip install --no-cache-dir -c constraints.txt . \
+RUN pip install --no-cache-dir -c constraints.txt -e . \
     && useradd --system --home /app mpbraze && mkdir -p /tmp/mpbraze && chown mpbraze /tmp/mpbraze
 USER mpbraze
 EXPOSE 8000
