@@ -18,12 +18,7 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
-	@echo "mpbraze: dashboard on http://127.0.0.1:$(PORT)/ (Ctrl-C stops web, worker and beat)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A mpbraze worker --loglevel=INFO --concurrency=2 & \
-	$(BIN)/celery -A mpbraze beat --loglevel=INFO & \
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
-	wait
+	PORT=$(PORT) $(BIN)/python -m mpbraze.devstack
 
 lint: install
 	$(BIN)/ruff check .
