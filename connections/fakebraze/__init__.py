@@ -1,0 +1,23 @@
+"""A faithful fake of Braze's ``POST /users/track`` for tests, ``make demo`` and benchmarks.
+
+Run it with ``python manage.py fake_braze --port N`` or in-process with ``FakeBraze``.
+Behaviour follows ``shared/reference/braze_rest_api.md`` §8.
+"""
+
+from __future__ import annotations
+
+from connections.fakebraze.client import FakeBrazeControl
+from connections.fakebraze.config import BatchMode, FakeBrazeConfig, Faults, RateLimit
+from connections.fakebraze.keys import fingerprint
+from connections.fakebraze.server import FakeBraze, make_server
+
+__all__ = [
+    "BatchMode",
+    "FakeBraze",
+    "FakeBrazeConfig",
+    "FakeBrazeControl",
+    "Faults",
+    "RateLimit",
+    "fingerprint",
+    "make_server",
+]
