@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 
 from connections import services
@@ -14,7 +16,19 @@ from mapping.settings import OutputSettings
 PASSWORD = "correct horse battery staple"
 
 
+ROLE_MIGRATIONS = ["connections.migrations.0002_roles"]
+
+
+def ensure_roles() -> None:
+    """Re-run the role data migrations when a transactional test's flush removed the groups."""
+    if Group.objects.exists():
+        return
+    for name in ROLE_MIGRATIONS:
+        importlib.import_module(name).create_roles(django_apps, None)
+
+
 def make_user(username: str, role: str | None, *, staff: bool = False) -> User:
+    ensure_roles()
     user = User.objects.create_user(username=username, password=PASSWORD, is_staff=staff)
     if role:
         user.groups.add(Group.objects.get(name=role))

@@ -10,10 +10,7 @@ from django.contrib.auth.models import User
 from connections.models import BrazeOutput
 from tests.conftest import PASSWORD
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Any, base_url: str, username: str) -> None:
