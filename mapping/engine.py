@@ -1,0 +1,121 @@
+"""The public entry point: one mParticle batch + one output's context → Braze objects and issues.
+
+Pure: no ORM, no HTTP, no settings lookups. Never raises for any JSON input; a bad part of a
+batch becomes a MappingIssue and the rest still maps (SPEC §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from mapping.attributes import batch_attribute_fields, map_attribute_change
+from mapping.commerce import map_commerce_event
+from mapping.events import (
+    SESSION_END,
+    SESSION_START,
+    map_custom_event,
+    map_screen_view,
+    map_session_event,
+)
+from mapping.identity import resolve_user
+from mapping.issues import IssueAction, IssueKind
+from mapping.messaging import map_opt_out, map_push_registration
+from mapping.objects import MappingContext, MappingResult, ObjectKind
+from mapping.rules import MAX_STRING_LENGTH
+from mapping.shape import validate_batch_shape
+from mapping.state import BatchState
+from mapping.timestamps import millis
+
+__all__ = ["map_batch", "validate_batch_shape"]
+
+EventMapper = Callable[[dict[str, Any], BatchState], None]
+EVENT_MAPPERS: Final[dict[str, EventMapper]] = {
+    "custom_event": map_custom_event,
+    "screen_view": map_screen_view,
+    "session_start": lambda data, state: map_session_event(data, state, SESSION_START),
+    "session_end": lambda data, state: map_session_event(data, state, SESSION_END),
+    "commerce_event": map_commerce_event,
+    "user_attribute_change": map_attribute_change,
+    "push_registration": map_push_registration,
+    "opt_out": map_opt_out,
+}
+# Known mParticle event types that Braze has no use for: counted as filtered, not reported.
+NOT_FORWARDED: Final = frozenset(
+    {
+        "user_identity_change",
+        "push_message",
+        "push_reaction",
+        "application_state_transition",
+        "crash_report",
+        "breadcrumb",
+        "first_run",
+        "pre_attribution",
+        "profile",
+        "network_performance",
+        "uninstall",
+        "media",
+        "unknown",
+    }
+)
+
+
+def map_batch(batch: Any, context: MappingContext) -> MappingResult:
+    """Map one parsed mParticle batch for one Braze output."""
+    state = BatchState(context)
+    if type(batch) is not dict:
+        state.issue(IssueKind.MALFORMED_EVENT, "$", batch, IssueAction.DROPPED_OBJECT)
+        return _result(state)
+    user = resolve_user(batch, state)
+    if user is None:
+        return _result(state)
+    state.user = user
+    state.batch_time_ms = millis(batch.get("timestamp_unixtime_ms"))
+    _map_batch_attributes(batch, state)
+    _map_events(batch.get("events"), state)
+    return _result(state)
+
+
+def _map_batch_attributes(batch: dict[str, Any], state: BatchState) -> None:
+    fields = batch_attribute_fields(batch, state)
+    # An alias-only profile must be created by an attributes object before events can land.
+    if fields or "_update_existing_only" in state.user.attribute_ids:
+        state.emit(ObjectKind.ATTRIBUTES, {**state.user.attribute_ids, **fields})
+
+
+def _map_events(events: object, state: BatchState) -> None:
+    if type(events) is not list:
+        if events is not None:
+            state.issue(IssueKind.MALFORMED_EVENT, "events", events, IssueAction.SKIPPED_EVENT)
+        return
+    for index, event in enumerate(events):
+        state.event_index = index
+        state.event_id = None
+        _map_event(event, state)
+
+
+def _map_event(event: object, state: BatchState) -> None:
+    if type(event) is not dict:
+        state.issue(IssueKind.MALFORMED_EVENT, "events[*]", event, IssueAction.SKIPPED_EVENT)
+        return
+    event_type, data = event.get("event_type"), event.get("data")
+    if data is None:
+        data = {}
+    if type(event_type) is not str or type(data) is not dict:
+        path = "events[*].data" if type(event_type) is str else "events[*].event_type"
+        state.issue(IssueKind.MALFORMED_EVENT, path, event, IssueAction.SKIPPED_EVENT)
+        return
+    message_id = data.get("source_message_id")
+    state.event_id = message_id[:MAX_STRING_LENGTH] if type(message_id) is str else None
+    mapper = EVENT_MAPPERS.get(event_type)
+    if mapper is not None:
+        mapper(data, state)
+    elif event_type in NOT_FORWARDED:
+        state.filtered += 1
+    else:
+        path = "events[*].event_type"
+        state.issue(IssueKind.UNSUPPORTED_EVENT_TYPE, path, event_type, IssueAction.SKIPPED_EVENT)
+
+
+def _result(state: BatchState) -> MappingResult:
+    return MappingResult(tuple(state.objects), tuple(state.issues), state.filtered)

@@ -1,0 +1,60 @@
+"""The preview form: a pasted batch (or a bundled example) and the output to map it for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from django import forms
+
+from connections.models import BrazeOutput, Connection
+from mapping.examples import EXAMPLES, example_batch
+
+MAX_PREVIEW_BYTES = 256 * 1024
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class PreviewForm(forms.Form):
+    output = forms.ModelChoiceField(queryset=BrazeOutput.objects.none(), empty_label=None)
+    example = forms.ChoiceField(
+        required=False,
+        choices=[("", "— paste a batch below —"), *EXAMPLES.items()],
+        label="Bundled example",
+    )
+    batch = forms.CharField(
+        required=False,
+        label="mParticle batch (JSON)",
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "code"}),
+    )
+
+    def __init__(self, *args: Any, connection: Connection, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        output_field = cast(forms.ModelChoiceField, self.fields["output"])
+        output_field.queryset = connection.outputs.order_by("platform")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("example"):
+            cleaned["payload"] = example_batch(cleaned["example"])
+        elif not cleaned.get("batch", "").strip():
+            self.add_error("batch", "Paste an mParticle batch or pick a bundled example.")
+        else:
+            self._parse(cleaned)
+        return cleaned
+
+    def _parse(self, cleaned: dict[str, Any]) -> None:
+        text = cleaned["batch"]
+        if len(text.encode()) > MAX_PREVIEW_BYTES:
+            self.add_error("batch", "The batch is over 256 KB, the inbound API's request limit.")
+            return
+        try:
+            cleaned["payload"] = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as error:
+            self.add_error(
+                "batch", f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+            )
+        except (ValueError, RecursionError) as error:
+            self.add_error("batch", f"Not valid JSON: {error}.")

@@ -1,0 +1,67 @@
+"""The engine's inputs and outputs: the mapping context, Braze objects, the mapping result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from mapping.issues import MappingIssue
+from mapping.settings import EmailIdentityType, ExternalIdentityType, OutputSettings
+
+
+class ObjectKind(StrEnum):
+    """Which `/users/track` array an object goes in (the value is the array's name)."""
+
+    ATTRIBUTES = "attributes"
+    EVENTS = "events"
+    PURCHASES = "purchases"
+
+
+@dataclass(frozen=True, slots=True)
+class MappingContext:
+    """Everything the engine needs besides the batch; ``now`` dates ``$Age`` and undated events.
+
+    ``app_ids`` maps a platform (``ios``, ``android``, ``web``) to that output's app identifier.
+    """
+
+    settings: OutputSettings
+    now: datetime
+    external_identity_type: ExternalIdentityType = ExternalIdentityType.CUSTOMER_ID
+    email_identity_type: EmailIdentityType = EmailIdentityType.EMAIL
+    app_ids: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Callers often hold the stored strings ("customer_id"); accept them as the enums.
+        external = ExternalIdentityType(self.external_identity_type)
+        object.__setattr__(self, "external_identity_type", external)
+        email = EmailIdentityType(self.email_identity_type)
+        object.__setattr__(self, "email_identity_type", email)
+
+
+@dataclass(frozen=True, slots=True)
+class BrazeObject:
+    """One attributes, event or purchase object, tagged with where it came from.
+
+    ``event_index`` is the position in the batch's ``events`` (None for batch-level attributes);
+    ``user_key`` is the external_id or alias name, so requests can keep one user together.
+    """
+
+    kind: ObjectKind
+    body: dict[str, Any]
+    event_index: int | None
+    event_id: str | None
+    user_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MappingResult:
+    objects: tuple[BrazeObject, ...]
+    issues: tuple[MappingIssue, ...]
+    filtered_count: int
+
+    def bodies(self, kind: ObjectKind) -> list[dict[str, Any]]:
+        """The bodies of one kind, in order (what the preview page shows per array)."""
+        return [item.body for item in self.objects if item.kind is kind]

@@ -1,0 +1,114 @@
+"""Per-batch working state: the compiled settings, the resolved user, what has been emitted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from mapping.issues import IssueAction, IssueKind, MappingIssue, bounded_path, example_of
+from mapping.objects import BrazeObject, MappingContext, ObjectKind
+from mapping.settings import OutputSettings, TypeDetection, UserTagsValue
+
+# Purchases are matched by this name in the event allow/deny lists (their mParticle name).
+PURCHASE_FILTER_NAME = "eCommerce - purchase"
+
+
+def attribute_filter_key(key: str) -> str:
+    """Allow/deny entries match with or without `$` and in any case: `$FirstName` = `firstname`."""
+    return key.lstrip("$").casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """OutputSettings turned into what the hot path tests: booleans and sets."""
+
+    settings: OutputSettings
+    detect_event_values: bool
+    detect_user_values: bool
+    tag_value: bool | None
+    event_allow: frozenset[str] | None
+    event_deny: frozenset[str]
+    attribute_allow: frozenset[str] | None
+    attribute_deny: frozenset[str]
+
+
+@lru_cache(maxsize=512)
+def compile_plan(settings: OutputSettings) -> Plan:
+    detection = settings.type_detection
+    attr_allow = settings.attribute_allowlist
+    return Plan(
+        settings=settings,
+        detect_event_values=detection in (TypeDetection.EVENT_ATTRIBUTES, TypeDetection.BOTH),
+        detect_user_values=detection in (TypeDetection.USER_ATTRIBUTES, TypeDetection.BOTH),
+        tag_value=True if settings.user_tags_value is UserTagsValue.TRUE else None,
+        event_allow=frozenset(settings.event_allowlist) if settings.event_allowlist else None,
+        event_deny=frozenset(settings.event_denylist),
+        attribute_allow=frozenset(map(attribute_filter_key, attr_allow)) if attr_allow else None,
+        attribute_deny=frozenset(map(attribute_filter_key, settings.attribute_denylist)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who the batch is about, as Braze identifiers ready to be spread into each body."""
+
+    key: str
+    event_ids: dict[str, Any]
+    attribute_ids: dict[str, Any]
+    email: str | None
+    app_id: str | None
+    platform: str | None
+
+
+class BatchState:
+    """Collects objects, issues and the filtered count while one batch is mapped."""
+
+    __slots__ = (
+        "batch_time_ms",
+        "context",
+        "event_id",
+        "event_index",
+        "filtered",
+        "issues",
+        "objects",
+        "plan",
+        "user",
+    )
+    user: UserRef
+
+    def __init__(self, context: MappingContext) -> None:
+        self.context = context
+        self.plan = compile_plan(context.settings)
+        self.issues: list[MappingIssue] = []
+        self.objects: list[BrazeObject] = []
+        self.filtered = 0
+        self.event_index: int | None = None
+        self.event_id: str | None = None
+        self.batch_time_ms: int | None = None
+
+    def issue(self, kind: IssueKind, path: str, value: object, action: IssueAction) -> None:
+        record = MappingIssue(kind, bounded_path(path), example_of(value), action, self.event_index)
+        self.issues.append(record)
+
+    def emit(self, kind: ObjectKind, body: dict[str, Any]) -> None:
+        self.objects.append(BrazeObject(kind, body, self.event_index, self.event_id, self.user.key))
+
+    def accepts_event(self, name: str) -> bool:
+        """Apply the event allow/deny lists; a refused event is counted, not reported."""
+        plan = self.plan
+        if (plan.event_allow is None or name in plan.event_allow) and name not in plan.event_deny:
+            return True
+        self.filtered += 1
+        return False
+
+    def accepts_attribute(self, key: str, braze_key: str) -> bool:
+        plan = self.plan
+        if plan.attribute_allow is None and not plan.attribute_deny:
+            return True
+        names = (attribute_filter_key(key), attribute_filter_key(braze_key))
+        allowed = plan.attribute_allow is None or any(n in plan.attribute_allow for n in names)
+        if allowed and not any(n in plan.attribute_deny for n in names):
+            return True
+        self.filtered += 1
+        return False

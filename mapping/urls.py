@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from mapping import views
+
+urlpatterns = [
+    path("connections/<int:pk>/preview/", views.mapping_preview, name="mapping_preview"),
+]

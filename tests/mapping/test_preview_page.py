@@ -1,0 +1,104 @@
+"""The dry-run preview page: exact request bodies and issues; nothing stored or sent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from connections.models import Connection, Delivery, InboundBatch
+from mapping.models import MappingIssue
+from tests.conftest import add_output
+
+pytestmark = pytest.mark.django_db
+
+
+def preview(user: User, connection: Connection, **form: str):  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return client.post(reverse("mapping_preview", args=[connection.pk]), form)
+
+
+def test_a_marketer_sees_the_braze_request_for_a_pasted_batch(
+    marketer: User, connection: Connection
+) -> None:
+    output = add_output(connection, "ios", "ios-key-0001")
+    batch = {
+        "user_identities": {"customer_id": "c-1"},
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {
+                    "event_name": "Play",
+                    "timestamp_unixtime_ms": 1764300000000,
+                    "custom_attributes": {"song": "So What", "tags": ["jazz"]},
+                },
+            }
+        ],
+    }
+    response = preview(marketer, connection, output=str(output.pk), batch=json.dumps(batch))
+    assert response.status_code == 200
+    result = response.context["preview"]
+    assert result.requests == [
+        {
+            "events": [
+                {
+                    "external_id": "c-1",
+                    "name": "Play",
+                    "time": "2025-11-28T03:20:00.000Z",
+                    "properties": {"song": "So What"},
+                }
+            ]
+        }
+    ]
+    assert [(i.kind.value, i.field_path) for i in result.issues] == [
+        ("array_in_event_property", "events[*].data.custom_attributes.tags")
+    ]
+    assert "Array in an event property" in response.content.decode()
+    assert not InboundBatch.objects.exists()
+    assert not Delivery.objects.exists()
+    assert not MappingIssue.objects.exists()
+
+
+def test_a_bundled_example_previews_without_pasting(marketer: User, connection: Connection) -> None:
+    output = add_output(connection, "android", "and-key-0001")
+    response = preview(marketer, connection, output=str(output.pk), example="purchase")
+    assert response.context["preview"].requests
+    assert "purchases" in response.context["preview"].requests[0]
+    assert "&quot;purchases&quot;" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        ("", "Paste an mParticle batch or pick a bundled example."),
+        ("{not json", "Not valid JSON: Expecting property name enclosed in double quotes"),
+        ('{"x": NaN}', "Not valid JSON: NaN is not valid JSON."),
+    ],
+    ids=["empty", "broken-json", "nan"],
+)
+def test_bad_input_is_explained_on_the_batch_field(
+    marketer: User, connection: Connection, batch: str, message: str
+) -> None:
+    output = add_output(connection, "ios", "ios-key-0001")
+    response = preview(marketer, connection, output=str(output.pk), batch=batch)
+    assert response.status_code == 200
+    assert response.context["form"].errors["batch"][0].startswith(message)
+
+
+def test_a_batch_the_api_would_refuse_shows_the_path(
+    marketer: User, connection: Connection
+) -> None:
+    output = add_output(connection, "ios", "ios-key-0001")
+    batch = json.dumps({"events": [{"data": {}}]})
+    response = preview(marketer, connection, output=str(output.pk), batch=batch)
+    assert response.context["preview"].problems == [
+        ("$.events[0].event_type", "event_type is required")
+    ]
+
+
+def test_an_auditor_cannot_preview(auditor: User, connection: Connection) -> None:
+    assert preview(auditor, connection).status_code == 403
