@@ -8,5 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("mapping.urls")),
+    path("", include("connections.inbound.urls")),
     path("", include("connections.urls")),
 ]

@@ -1,0 +1,6 @@
+"""The inbound mParticle-compatible Events API (SPEC §4): ``/v2/events`` and ``/v2/bulkevents``.
+
+``auth`` checks the connection's Basic credentials, ``limits`` the size and queue depth,
+``parsing``/``checks`` turn a body into normalised batches (pure), ``storage`` stores them
+through ``connections.delivery.intake``; ``views`` only wires those together.
+"""

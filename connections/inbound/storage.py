@@ -1,0 +1,39 @@
+"""Storing accepted batches: all of a request in one transaction, through the intake service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DataError, transaction
+
+from connections.delivery.intake import batch_receive
+from connections.inbound.errors import Refusal, bad_request
+from connections.models import Connection
+
+logger = logging.getLogger(__name__)
+
+
+def batches_store(
+    *, connection: Connection, batches: list[dict[str, Any]], historical: bool
+) -> int:
+    """Store every batch or none; returns how many were new (repeats are accepted, not stored).
+
+    Returns only after the commit, so a 202 always means the rows exist. Other database
+    errors propagate: the view answers 503 and the client resends.
+    """
+    try:
+        with transaction.atomic():
+            results = [
+                batch_receive(connection=connection, payload=batch, historical=historical)
+                for batch in batches
+            ]
+    except DataError:
+        # The database refused a value the checks let through: resending would not help.
+        logger.exception("Inbound batch refused by the database (connection %s)", connection.pk)
+        raise _unstorable() from None
+    return sum(created for _, created in results)
+
+
+def _unstorable() -> Refusal:
+    return bad_request("The database refused a value in this request; nothing was stored.")

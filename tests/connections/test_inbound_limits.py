@@ -1,0 +1,170 @@
+"""Inbound API: size limits (413), backpressure (429) and an unavailable database (503)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DataError, OperationalError
+from django.test import Client, RequestFactory
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from connections.delivery import intake
+from connections.delivery.models import InboundBatch
+from connections.inbound import limits, storage
+from connections.inbound.errors import Refusal
+from connections.models import Connection
+from tests.connections.inbound_helpers import Sender, error_body, sdk_batch
+
+
+@pytest.fixture
+def sender(client: Client, connection: Connection) -> Sender:
+    return Sender(client, connection)
+
+
+def padded_batch(size: int) -> dict[str, Any]:
+    return sdk_batch(user_attributes={"pad": "x" * size})
+
+
+@pytest.mark.django_db
+def test_it_answers_413_from_content_length_before_reading_the_body(sender: Sender) -> None:
+    response = sender.post("/v2/events", sdk_batch(), CONTENT_LENGTH="262145")
+
+    assert response.status_code == 413
+    assert response.json() == error_body(
+        "PAYLOAD_TOO_LARGE",
+        "The request body is 262145 bytes; at most 262144 bytes are accepted per request. "
+        "Send fewer batches per request.",
+    )
+
+
+@pytest.mark.django_db
+def test_it_answers_413_to_a_body_over_the_configured_request_limit(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_REQUEST_BYTES = 2000
+
+    response = sender.post("/v2/bulkevents", [padded_batch(600), padded_batch(601)] * 2)
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"].startswith(
+        "The request body is 3442 bytes; at most 2000 bytes"
+    )
+    assert not InboundBatch.objects.exists()
+
+
+def test_it_measures_the_body_it_read_when_no_content_length_was_sent(
+    settings: SettingsWrapper,
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_REQUEST_BYTES = 10
+    request = RequestFactory().post("/v2/events", data=b"x" * 11, content_type="text/plain")
+    del request.META["CONTENT_LENGTH"]
+
+    with pytest.raises(Refusal) as refused:
+        limits.read_body(request)
+
+    assert (refused.value.status, refused.value.messages) == (
+        413,
+        [
+            "The request body is over the limit; at most 10 bytes are accepted per request. "
+            "Send fewer batches per request."
+        ],
+    )
+
+
+@pytest.mark.django_db
+def test_it_answers_413_to_a_single_batch_over_128_kb(sender: Sender) -> None:
+    response = sender.post("/v2/events", padded_batch(140_000))
+
+    assert response.status_code == 413
+    assert response.json() == error_body(
+        "PAYLOAD_TOO_LARGE", "The batch is 140241 bytes; at most 131072 bytes are accepted."
+    )
+
+
+@pytest.mark.django_db
+def test_it_names_the_oversized_batch_of_a_bulk_request_and_stores_none(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_BATCH_BYTES = 1000
+
+    response = sender.post("/v2/bulkevents", [padded_batch(10), padded_batch(900)])
+
+    assert response.status_code == 413
+    assert response.json() == error_body(
+        "PAYLOAD_TOO_LARGE",
+        "[1]: The batch is 1141 bytes; at most 1000 bytes are accepted. "
+        "None of the 2 batches in this request was stored.",
+    )
+    assert not InboundBatch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_answers_429_with_retry_after_when_too_many_batches_wait(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 2
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(3)])
+
+    response = sender.post("/v2/events", sdk_batch(mpid=99))
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "30"
+    assert response.json() == error_body(
+        "TOO_MANY_REQUESTS", "More than 2 batches are waiting to be processed; retry later."
+    )
+    assert InboundBatch.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_it_accepts_again_once_the_backlog_is_mapped(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 2
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(3)])
+    InboundBatch.objects.update(status=InboundBatch.Status.MAPPED)
+
+    response = sender.post("/v2/events", sdk_batch(mpid=99))
+
+    assert response.status_code == 202
+
+
+@pytest.mark.django_db
+def test_it_answers_503_with_retry_after_and_keeps_nothing_when_the_database_fails(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def fail_on_the_third(**kwargs: Any) -> tuple[InboundBatch, bool]:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        return intake.batch_receive(**kwargs)
+
+    monkeypatch.setattr(storage, "batch_receive", fail_on_the_third)
+
+    response = sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(4)])
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert response.json() == error_body(
+        "SERVICE_UNAVAILABLE", "The database is unavailable: nothing was stored; retry later."
+    )
+    assert not InboundBatch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_answers_400_when_the_database_refuses_a_value(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**kwargs: Any) -> tuple[InboundBatch, bool]:
+        raise DataError("value out of range")
+
+    monkeypatch.setattr(storage, "batch_receive", refuse)
+
+    response = sender.post("/v2/events", sdk_batch())
+
+    assert response.status_code == 400
+    assert response.json() == error_body(
+        "BAD_REQUEST", "The database refused a value in this request; nothing was stored."
+    )
