@@ -11,8 +11,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from connections.models import BrazeOutput, Connection
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    """Everyone reads; nobody edits here (the marketer pages enforce the rules)."""
+class ReadOnlyMixin:
+    """Everyone with the view permission reads; nobody edits here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -22,6 +22,10 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    """Configuration history; changes happen on the marketer pages, where the rules run."""
 
 
 class BrazeOutputInline(admin.TabularInline):
@@ -53,3 +57,7 @@ class BrazeOutputAdmin(ReadOnlyAdmin):
     exclude = ("api_key_encrypted", "api_key_fingerprint")
     readonly_fields = ("api_key_masked", "api_key_changed_at", "rest_host")
     history_list_display = ("api_key_masked", "braze_instance", "custom_rest_endpoint")
+
+
+# The delivery screens live beside their models; importing them registers them.
+import connections.delivery.admin  # noqa: E402, F401

@@ -162,3 +162,17 @@ class BrazeOutput(models.Model):
         self.api_key_masked = encryption.mask(plaintext[-4:])
         self.api_key_fingerprint = encryption.fingerprint(plaintext)
         self.api_key_changed_at = timezone.now()
+
+
+# Delivery models live in their own module; importing them here registers them with the app.
+from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch  # noqa: E402
+
+__all__ = [
+    "APP_PLATFORMS",
+    "BrazeOutput",
+    "Connection",
+    "Delivery",
+    "DeliveryAttempt",
+    "InboundBatch",
+    "Platform",
+]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from connections.models import BrazeOutput, Connection, Platform
+from connections.models import BrazeOutput, Connection, Delivery, Platform
 from connections.validation import SiblingOutput
+from mapping.models import MappingIssue
 
 
 def connections_for_dashboard() -> QuerySet[Connection]:
@@ -34,3 +35,14 @@ def output_siblings(
         )
         for output in outputs
     ]
+
+
+def connection_failed_deliveries(connection: Connection, *, limit: int = 5) -> QuerySet[Delivery]:
+    failed = (Delivery.Status.REJECTED, Delivery.Status.DEAD)
+    return connection.deliveries.filter(status__in=failed).order_by("-pk")[:limit]
+
+
+def connection_top_mapping_issues(
+    connection: Connection, *, limit: int = 5
+) -> QuerySet[MappingIssue]:
+    return connection.mapping_issues.select_related("output").order_by("-count")[:limit]

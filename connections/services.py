@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import asdict
+from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from connections import encryption
@@ -67,6 +69,27 @@ def connection_update(*, connection: Connection, name: str, enabled: bool) -> Co
     return connection
 
 
+def connection_pause(*, connection: Connection, reason: str) -> None:
+    """Stop forwarding (rows stay queued) and say why on the connection's page."""
+    Connection.objects.filter(pk=connection.pk).update(
+        paused_reason=reason[:1000], paused_at=timezone.now()
+    )
+    connection.paused_reason = reason[:1000]
+
+
+def connection_resume(*, connection: Connection) -> None:
+    """Clear the pause and send what waited."""
+    from connections.delivery.tasks import output_forward
+
+    connection.paused_reason = ""
+    connection.paused_at = None
+    connection.save(update_fields=["paused_reason", "paused_at", "updated_at"])
+    for output_id in connection.outputs.filter(platform=Platform.SERVER).values_list(
+        "pk", flat=True
+    ):
+        transaction.on_commit(partial(output_forward.delay, output_id))
+
+
 def connection_delete(*, connection: Connection) -> None:
     connection.delete()
 
@@ -90,6 +113,8 @@ def output_save(
         output.set_api_key(api_key)
     output.settings = settings.model_dump(mode="json")
     output.save()
+    if api_key and connection.paused_reason:
+        connection_resume(connection=connection)
     return output
 
 

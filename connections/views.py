@@ -54,6 +54,8 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outputs": selectors.connection_outputs_by_platform(connection),
         "platform_labels": dict(Platform.choices),
         "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
+        "mapping_issues": selectors.connection_top_mapping_issues(connection),
+        "failed_deliveries": selectors.connection_failed_deliveries(connection),
     }
     return render(request, "connections/connection_detail.html", context)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib
+import uuid
 from typing import Any
 
 import pytest
@@ -14,17 +15,22 @@ from connections.validation import OutputDraft
 from mapping.settings import OutputSettings
 
 PASSWORD = "correct horse battery staple"
+TEST_QUEUE = f"mpbraze-test-{uuid.uuid4().hex[:8]}"
 
 
-ROLE_MIGRATIONS = ["connections.migrations.0002_roles"]
+ROLE_MIGRATIONS = {
+    "connections.migrations.0002_roles": "create_roles",
+    "connections.migrations.0004_delivery_roles": "grant_delivery_roles",
+    "mapping.migrations.0002_roles": "grant_mapping_roles",
+}
 
 
 def ensure_roles() -> None:
     """Re-run the role data migrations when a transactional test's flush removed the groups."""
     if Group.objects.exists():
         return
-    for name in ROLE_MIGRATIONS:
-        importlib.import_module(name).create_roles(django_apps, None)
+    for module, function in ROLE_MIGRATIONS.items():
+        getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 def make_user(username: str, role: str | None, *, staff: bool = False) -> User:
@@ -64,3 +70,23 @@ def add_output(connection: Connection, platform: str, api_key: str, **fields: An
     """Save an output straight through the service (fixtures; rules are tested elsewhere)."""
     draft = OutputDraft(platform=platform, api_key=api_key, **fields)
     return services.output_save(connection=connection, draft=draft, settings=OutputSettings())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_task_queue(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tasks published by tests go to a queue of this run only, never to a developer's worker.
+
+    Integration tests start their Celery worker on the same queue (``TEST_QUEUE``).
+    """
+    from mpbraze.celery import app
+
+    app.conf.task_default_queue = TEST_QUEUE
+    if app.conf.broker_url.startswith("filesystem"):
+        folder = tmp_path_factory.mktemp("broker")
+        (folder / "processed").mkdir()
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }

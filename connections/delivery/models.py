@@ -1,0 +1,142 @@
+"""The system of record for data in transit: inbound batches, outbox rows, HTTP attempts.
+
+PostgreSQL (or SQLite) holds every batch and every Braze object until it is sent or dead;
+Celery only executes. A lost broker message is found again by the sweeper.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from connections.models import BrazeOutput, Connection
+
+
+class InboundBatch(models.Model):
+    """One mParticle batch as received, kept until it is mapped (and after, for audit)."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        MAPPED = "mapped", "Mapped"
+        FAILED = "failed", "Could not be mapped"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
+    received_at = models.DateTimeField(auto_now_add=True)
+    source_request_id = models.CharField(max_length=200, blank=True)
+    content_hash = models.CharField(max_length=64)
+    historical = models.BooleanField(default=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    map_attempts = models.PositiveIntegerField(default=0)
+    mapped_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "inbound batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "content_hash"], name="batch_content_once"
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "source_request_id"],
+                condition=~Q(source_request_id=""),
+                name="batch_source_request_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="batch_status_received")]
+
+    def __str__(self) -> str:
+        return f"Batch #{self.pk} ({self.connection})"
+
+
+class Delivery(models.Model):
+    """One Braze object (attributes, event or purchase) on its way to ``/users/track``."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        REJECTED = "rejected", "Rejected by Braze"
+        DEAD = "dead", "Dead (retries exhausted)"
+
+    class Kind(models.TextChoices):
+        ATTRIBUTES = "attributes", "Attributes"
+        EVENTS = "events", "Event"
+        PURCHASES = "purchases", "Purchase"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="deliveries")
+    output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="deliveries")
+    batch = models.ForeignKey(InboundBatch, on_delete=models.CASCADE, related_name="deliveries")
+    sequence = models.PositiveIntegerField(help_text="Position among the batch's objects.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    body = models.JSONField()
+    user_key = models.CharField(max_length=1000)
+    event_index = models.IntegerField(null=True, blank=True)
+    event_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_class = models.CharField(max_length=40, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "output", "sequence"], name="delivery_once_per_batch_object"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["connection", "status"], name="delivery_connection_status"),
+        ]
+        permissions = [("replay_delivery", "Can replay failed deliveries")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} for {self.user_key[:40]}"
+
+    @property
+    def external_id(self) -> str:
+        return str(self.body.get("external_id", ""))
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP request to Braze, stored before it is made and completed after."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "In progress"
+        SUCCESS = "success", "Accepted"
+        PARTIAL = "partial", "Accepted with per-object errors"
+        RETRY = "retry", "Failed; will retry"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+        SPLIT = "split", "Whole request refused; split and resent"
+        REJECTED = "rejected", "Rejected"
+        UNAUTHORIZED = "unauthorized", "Key refused; connection paused"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="attempts")
+    output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="attempts")
+    deliveries = models.ManyToManyField(Delivery, related_name="http_attempts")
+    index_map = models.JSONField(
+        default=dict, help_text="Array name → delivery ids in the order sent."
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    object_count = models.PositiveIntegerField()
+    request_bytes = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.PENDING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_class = models.CharField(max_length=40, blank=True)
+    braze_message = models.TextField(blank=True)
+    braze_errors = models.JSONField(default=list, blank=True)
+    response_excerpt = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["outcome", "started_at"], name="attempt_outcome_started")]
+
+    def __str__(self) -> str:
+        return f"Attempt #{self.pk} ({self.get_outcome_display()})"

@@ -1,0 +1,63 @@
+"""Shared setup for delivery tests: a connection whose Server output points at a fake Braze."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+
+from connections import instances
+from connections.delivery.intake import batch_content_hash
+from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
+from tests.conftest import add_output
+
+REST_KEY = "rest-key-0000-aaaa"
+
+
+def braze_connection(connection: Connection, fake_url: str) -> BrazeOutput:
+    """iOS + Server outputs on a Custom instance whose REST endpoint is the fake Braze."""
+    host = urlsplit(fake_url).netloc
+    endpoints = {"braze_instance": instances.CUSTOM, "custom_rest_endpoint": host}
+    add_output(connection, "ios", "ios-app-key-0001", **endpoints)
+    return add_output(connection, "server", REST_KEY, **endpoints)
+
+
+def queue_rows(output: BrazeOutput, bodies: list[tuple[str, dict[str, Any]]]) -> list[Delivery]:
+    """Outbox rows straight into the queue, one batch, as the mapping would leave them."""
+    payload = {"rows": len(bodies), "at": timezone.now().isoformat()}
+    batch = InboundBatch.objects.create(
+        connection=output.connection,
+        content_hash=batch_content_hash(payload),
+        payload=payload,
+        status=InboundBatch.Status.MAPPED,
+    )
+    rows = [
+        Delivery(
+            connection=output.connection,
+            output=output,
+            batch=batch,
+            sequence=n,
+            kind=kind,
+            body=body,
+            user_key=str(body.get("external_id", "")),
+            event_index=n,
+            next_attempt_at=timezone.now(),
+        )
+        for n, (kind, body) in enumerate(bodies)
+    ]
+    return Delivery.objects.bulk_create(rows)
+
+
+def event(user: str, name: str = "Played", **properties: Any) -> tuple[str, dict[str, Any]]:
+    body = {"external_id": user, "name": name, "time": "2026-11-01T00:00:00Z"}
+    if properties:
+        body["properties"] = properties
+    return ("events", body)
+
+
+def statuses() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in Delivery.objects.values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -1,0 +1,230 @@
+"""The per-workspace rate limiter, on both backends, across threads and processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connections.delivery import ratelimit
+from connections.delivery.ratelimit import (
+    Backend,
+    FileBackend,
+    Rate,
+    RateLimiter,
+    RedisBackend,
+    workspace_key,
+)
+from tests.services import redis_url
+
+RATE = Rate(limit=5, window=0.5)
+# Grant times are taken just after acquire returns, a little after the limiter decided.
+TOLERANCE = 0.05
+BackendFactory = Callable[[], Backend]
+
+
+@pytest.fixture(params=["file", "redis"])
+def make_backend(request: pytest.FixtureRequest, tmp_path: Path) -> BackendFactory:
+    """Builds a backend; every call shares the same storage, like separate workers do."""
+    if request.param == "redis":
+        url, prefix = redis_url(), f"mpbraze-test:{uuid.uuid4().hex}"
+        return lambda: RedisBackend(url, prefix=prefix)
+    return lambda: FileBackend(tmp_path / "ratelimit")
+
+
+@pytest.fixture
+def workspace() -> str:
+    return workspace_key("rest.iad-01.braze.com", uuid.uuid4().hex)
+
+
+def in_seconds(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def waited_for_slot(limiter: RateLimiter, workspace: str, timeout: float) -> float:
+    waited = limiter.acquire(workspace, timeout=timeout)
+    assert waited is not None, "no slot within the timeout"
+    return waited
+
+
+def acquire_many(make_backend: BackendFactory, workspace: str, count: int) -> list[float]:
+    limiter = RateLimiter(make_backend(), RATE)
+    times = []
+    for _ in range(count):
+        waited_for_slot(limiter, workspace, 10)
+        times.append(time.time())
+    return times
+
+
+def assert_never_more_than_the_limit_per_window(times: list[float]) -> None:
+    times = sorted(times)
+    for first, sixth in zip(times, times[RATE.limit :], strict=False):
+        assert sixth - first >= RATE.window - TOLERANCE, times
+
+
+def test_threads_sharing_a_workspace_never_exceed_the_limit(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    results: list[float] = []
+
+    def worker() -> None:
+        results.extend(acquire_many(make_backend, workspace, 4))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 12
+    assert_never_more_than_the_limit_per_window(results)
+    assert max(results) - min(results) >= 2 * RATE.window - TOLERANCE
+
+
+def _acquire_in_child(
+    make_backend: BackendFactory, workspace: str, queue: multiprocessing.Queue[list[float]]
+) -> None:
+    queue.put(acquire_many(make_backend, workspace, 4))
+
+
+def test_processes_sharing_a_workspace_never_exceed_the_limit(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    context = multiprocessing.get_context("fork")  # like Celery's prefork pool
+    queue: multiprocessing.Queue[list[float]] = context.Queue()
+    children = [
+        context.Process(target=_acquire_in_child, args=(make_backend, workspace, queue))
+        for _ in range(3)
+    ]
+    for child in children:
+        child.start()
+    results = [t for _ in children for t in queue.get(timeout=20)]
+    for child in children:
+        child.join(timeout=5)
+        assert child.exitcode == 0
+    assert len(results) == 12
+    assert_never_more_than_the_limit_per_window(results)
+
+
+def test_one_busy_workspace_does_not_slow_another(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    for _ in range(RATE.limit):
+        limiter.acquire(workspace, timeout=0)
+    assert waited_for_slot(limiter, workspace_key("rest.fra-01.braze.eu", "other"), 0) < 0.05
+    assert limiter.acquire(workspace, timeout=0) is None
+
+
+def test_a_remaining_count_of_zero_pauses_until_the_reset(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    limiter.observe(workspace, 0, in_seconds(0.4))
+    assert 0.3 <= waited_for_slot(limiter, workspace, 2) < 0.8
+
+
+def test_a_remaining_count_of_zero_without_a_reset_pauses_one_window(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    limiter.observe(workspace, 0, None)
+    assert RATE.window - TOLERANCE <= waited_for_slot(limiter, workspace, 2) < 1.0
+
+
+@pytest.mark.parametrize("remaining", [None, 1, 2500])
+def test_remaining_requests_do_not_pause(
+    make_backend: BackendFactory, workspace: str, remaining: int | None
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    limiter.observe(workspace, remaining, in_seconds(5))
+    assert waited_for_slot(limiter, workspace, 0) < 0.05
+
+
+def test_a_429_seen_by_one_worker_pauses_every_worker(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    RateLimiter(make_backend(), RATE).block_until(workspace, in_seconds(0.4))
+    other_worker = RateLimiter(make_backend(), RATE)
+    assert 0.3 <= waited_for_slot(other_worker, workspace, 2) < 0.8
+
+
+def test_a_pause_longer_than_the_timeout_gives_up_at_once(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    limiter.block_until(workspace, in_seconds(5))
+    started = time.monotonic()
+    assert limiter.acquire(workspace, timeout=1) is None
+    assert time.monotonic() - started < 0.1
+    assert 4.5 < limiter.backend.try_acquire(workspace, RATE) <= 5
+
+
+def test_a_shorter_pause_never_cuts_a_longer_one_short(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    limiter.block_until(workspace, in_seconds(5))
+    limiter.block_until(workspace, in_seconds(1))
+    assert limiter.backend.try_acquire(workspace, RATE) > 4.5
+
+
+def test_a_pause_is_capped_at_one_hour(tmp_path: Path, workspace: str) -> None:
+    limiter = RateLimiter(FileBackend(tmp_path), RATE)
+    limiter.block_until(workspace, in_seconds(10 * 86400))
+    assert 3590 < limiter.backend.try_acquire(workspace, RATE) <= 3600
+
+
+def test_a_pause_in_the_past_changes_nothing(tmp_path: Path, workspace: str) -> None:
+    limiter = RateLimiter(FileBackend(tmp_path), RATE)
+    limiter.block_until(workspace, in_seconds(-30))
+    assert waited_for_slot(limiter, workspace, 0) < 0.05
+
+
+def test_a_workspace_is_named_by_host_and_key_fingerprint_never_the_key() -> None:
+    name = workspace_key("REST.iad-01.braze.com", "secret-key-123")
+    assert name.startswith("rest.iad-01.braze.com/")
+    assert "secret-key-123" not in name
+    assert name == workspace_key("rest.iad-01.braze.com", "secret-key-123")
+    assert name != workspace_key("rest.iad-01.braze.com", "secret-key-124")
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"), [("3000/3", Rate(3000, 3.0)), ("5/0.5", Rate(5, 0.5)), ("10", Rate(10, 1))]
+)
+def test_it_reads_a_rate_as_requests_per_seconds(text: str, rate: Rate) -> None:
+    assert Rate.parse(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "fast", "0/3", "5/0", "-1/3", "5/x"])
+def test_it_refuses_a_rate_it_cannot_read(text: str) -> None:
+    with pytest.raises(ValueError, match="MPBRAZE_BRAZE_RATE_LIMIT must look like 3000/3"):
+        Rate.parse(text)
+
+
+def test_without_redis_the_limiter_keeps_its_state_in_files_under_local_dir(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.REDIS_URL = ""
+    settings.LOCAL_DIR = tmp_path
+    settings.MPBRAZE_BRAZE_RATE_LIMIT = "2/60"
+    limiter = ratelimit.limiter()
+    assert isinstance(limiter.backend, FileBackend)
+    assert limiter.backend.directory == tmp_path / "ratelimit"
+    assert limiter.rate == Rate(2, 60)
+    assert ratelimit.acquire("ws", timeout=0) == pytest.approx(0, abs=0.05)
+    assert ratelimit.acquire("ws", timeout=0) == pytest.approx(0, abs=0.05)
+    assert ratelimit.acquire("ws", timeout=0) is None
+
+
+def test_with_redis_configured_the_limiter_shares_state_through_redis(settings: Any) -> None:
+    settings.REDIS_URL = redis_url()
+    limiter = ratelimit.limiter()
+    assert isinstance(limiter.backend, RedisBackend)
+    assert limiter.rate == Rate(3000, 3.0)
