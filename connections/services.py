@@ -113,6 +113,7 @@ def output_save(
         output.set_api_key(api_key)
     output.settings = settings.model_dump(mode="json")
     output.save()
+    connection.refresh_from_db(fields=["paused_reason"])  # a worker may have paused it
     if api_key and connection.paused_reason:
         connection_resume(connection=connection)
     return output

@@ -87,8 +87,10 @@ class _Packer:
         self.size = _ENVELOPE_BYTES
 
     def add_user(self, units: list[list[SizedObject]]) -> None:
-        # A user who fits in a fresh request should not start at the tail of a full one.
-        if self.pending and not self._fits([pair for unit in units for pair in unit]):
+        # A user who fits in a fresh request should not start at the tail of a full one; a
+        # user too big for any one request fills the current one instead (fuller requests).
+        pairs = [pair for unit in units for pair in unit]
+        if self.pending and not self._fits(pairs) and self._fits(pairs, fresh=True):
             self._flush()
         for unit in units:
             self._add_unit(unit)
@@ -106,13 +108,13 @@ class _Packer:
                 self._flush()
             self._take([pair])
 
-    def _fits(self, pairs: list[SizedObject]) -> bool:
-        counts = dict(self.counts)
+    def _fits(self, pairs: list[SizedObject], *, fresh: bool = False) -> bool:
+        counts = dict.fromkeys(ARRAY_NAMES, 0) if fresh else dict(self.counts)
         for item, _size in pairs:
             counts[item.kind.value] += 1
         within_arrays = all(count <= self.array_cap for count in counts.values())
         total = sum(counts.values())
-        size = self.size + sum(size for _item, size in pairs)
+        size = (_ENVELOPE_BYTES if fresh else self.size) + sum(size for _item, size in pairs)
         return within_arrays and total <= self.total_cap and size <= MAX_REQUEST_BYTES
 
     def _take(self, pairs: list[SizedObject]) -> None:

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 LOCAL_DIR = Path(env.str("MPBRAZE_LOCAL_DIR", default=str(BASE_DIR / ".local")))
+LOCAL_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule and dev state live here
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -185,7 +186,13 @@ MPBRAZE_INBOUND_MAX_PENDING_BATCHES = env.int("MPBRAZE_INBOUND_MAX_PENDING_BATCH
 
 # Delivery (SPEC §6).
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
-MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=500)
+# A multiple of 75 and 50, so a claim packs into full requests.
+MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)
+MPBRAZE_RETRY_BACKOFF_SECONDS = env.list(
+    "MPBRAZE_RETRY_BACKOFF_SECONDS", cast=float, default=[5, 30, 120, 600, 1800, 3600, 7200, 14400]
+)
+# Forwarding starts this long after mapping, so batches arriving together share requests.
+MPBRAZE_FORWARD_LINGER_SECONDS = env.float("MPBRAZE_FORWARD_LINGER_SECONDS", default=1.0)
 MPBRAZE_OUTBOX_LEASE_SECONDS = env.int("MPBRAZE_OUTBOX_LEASE_SECONDS", default=300)
 MPBRAZE_RETRY_MAX_AGE_HOURS = env.float("MPBRAZE_RETRY_MAX_AGE_HOURS", default=24.0)
 MPBRAZE_SENT_RETENTION_DAYS = env.float("MPBRAZE_SENT_RETENTION_DAYS", default=7.0)

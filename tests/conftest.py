@@ -14,6 +14,8 @@ from connections.roles import AUDITOR, MARKETER, OPS
 from connections.validation import OutputDraft
 from mapping.settings import OutputSettings
 
+pytest_plugins = ["tests.mparticle_sdk"]
+
 PASSWORD = "correct horse battery staple"
 TEST_QUEUE = f"mpbraze-test-{uuid.uuid4().hex[:8]}"
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from connections import services
@@ -21,7 +22,7 @@ from connections.delivery import attempts, outbox, ratelimit
 from connections.delivery.models import Delivery
 from connections.models import BrazeOutput
 from mapping.objects import BrazeObject, ObjectKind
-from mapping.requests import TrackRequest, build_track_requests
+from mapping.requests import LIMITS, TrackRequest, build_track_requests
 
 logger = logging.getLogger(__name__)
 RowsAt = dict[tuple[str, int], Delivery]  # (array name, index as sent) → outbox row
@@ -37,6 +38,12 @@ class Sender:
     transport: BrazeTransport
     workspace: str
     stopped: bool = False
+    run_again_in: float | None = None
+
+    def wait(self, seconds: float) -> None:
+        """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
+        if self.run_again_in is None or seconds < self.run_again_in:
+            self.run_again_in = seconds
 
 
 def workspace_of(output: BrazeOutput) -> str:
@@ -44,20 +51,41 @@ def workspace_of(output: BrazeOutput) -> str:
     return f"{output.rest_host}#{output.api_key_fingerprint[:16]}"
 
 
-def output_forward(*, output_id: int, budget_seconds: float = TASK_BUDGET_SECONDS) -> bool:
-    """Send due rows of one output for up to ``budget_seconds``; True when rows remain due."""
+def output_forward(*, output_id: int, budget_seconds: float = TASK_BUDGET_SECONDS) -> float | None:
+    """Send due rows of one output for up to ``budget_seconds``.
+
+    Returns the seconds after which to run again (rows held back or left), or None when done.
+    """
     output = BrazeOutput.objects.select_related("connection").filter(pk=output_id).first()
     if output is None or output.connection.status != output.connection.Status.ACTIVE:
-        return False
+        return None
     api_key = services.output_api_key(output=output)
     sender = Sender(output, BrazeTransport(output.rest_host, api_key), workspace_of(output))
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline and not sender.stopped:
         rows = outbox.outbox_claim_batch(output=output)
         if not rows:
-            return False
-        _send_rows(sender, rows)
-    return not sender.stopped
+            return sender.run_again_in
+        _send_rows(sender, _hold_young_partial_tail(sender, rows))
+    return sender.run_again_in if sender.stopped else 0.0
+
+
+def _hold_young_partial_tail(sender: Sender, rows: list[Delivery]) -> list[Delivery]:
+    """Like a batching buffer: a last, partly filled request waits up to the linger time for
+    more rows, so a steady trickle still goes out in full requests."""
+    linger = timedelta(seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS)
+    per_request = LIMITS[sender.output.forwarding.batch_size_mode][1]
+    tail_size = len(rows) % per_request
+    if not linger or not tail_size:
+        return rows
+    tail = rows[-tail_size:]
+    oldest = min(row.created_at for row in tail)
+    release_at = oldest + linger
+    if release_at <= timezone.now():
+        return rows
+    outbox.outbox_release(rows=tail, at=release_at)
+    sender.wait(max(0.0, (release_at - timezone.now()).total_seconds()))
+    return rows[:-tail_size]
 
 
 def _send_rows(sender: Sender, rows: Sequence[Delivery]) -> None:
@@ -141,6 +169,7 @@ def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
     until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
     ratelimit.block_until(sender.workspace, until)
     outbox.outbox_release(rows=list(rows_at.values()), at=until)
+    sender.wait(max(0.0, (until - timezone.now()).total_seconds()))
     sender.stopped = True
 
 

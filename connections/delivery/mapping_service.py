@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -58,7 +59,10 @@ def batch_map(*, batch_id: int) -> int | None:
     if count:
         from connections.delivery.tasks import output_forward
 
-        transaction.on_commit(lambda: output_forward.delay(output.pk), robust=True)
+        linger = settings.MPBRAZE_FORWARD_LINGER_SECONDS
+        transaction.on_commit(
+            lambda: output_forward.apply_async((output.pk,), countdown=linger), robust=True
+        )
     return output.pk
 
 

@@ -19,13 +19,16 @@ from connections.delivery.models import Delivery
 from connections.models import BrazeOutput
 
 Status = Delivery.Status
-#: About 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, then every 4 h (SPEC §6).
-BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600, 7200, 14400)
 JITTER = 0.2
 
 
 def claim_limit() -> int:
-    return int(getattr(settings, "MPBRAZE_OUTBOX_CLAIM_SIZE", 500))
+    return int(getattr(settings, "MPBRAZE_OUTBOX_CLAIM_SIZE", 750))
+
+
+def backoff_schedule() -> list[float]:
+    """About 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, then every 4 h (SPEC §6)."""
+    return list(getattr(settings, "MPBRAZE_RETRY_BACKOFF_SECONDS", [5, 30, 120, 600]))
 
 
 def lease_seconds() -> int:
@@ -99,7 +102,8 @@ def outbox_release(*, rows: Sequence[Delivery], at: datetime | None = None) -> i
 
 
 def backoff_delay(attempt: int) -> timedelta:
-    base = BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
+    schedule = backoff_schedule()
+    base = schedule[min(attempt, len(schedule)) - 1]
     return timedelta(seconds=base * random.uniform(1 - JITTER, 1 + JITTER))
 
 

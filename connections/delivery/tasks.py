@@ -15,11 +15,12 @@ def batch_map(batch_id: int) -> None:
 
 @shared_task(name="mpbraze.output_forward")
 def output_forward(output_id: int) -> None:
-    """Send one output's due rows for a while; re-enqueue itself when more remain."""
+    """Send one output's due rows for a while; run again when rows wait or remain."""
     from connections.delivery import forwarder
 
-    if forwarder.output_forward(output_id=output_id):
-        output_forward.delay(output_id)
+    run_again_in = forwarder.output_forward(output_id=output_id)
+    if run_again_in is not None:
+        output_forward.apply_async((output_id,), countdown=run_again_in)
 
 
 @shared_task(name="mpbraze.deliveries_sweep")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -24,6 +25,12 @@ from tests.connections.delivery_helpers import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_linger(settings: Any) -> None:
+    """These tests forward once and look: no partly filled request is held back."""
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+
+
 @pytest.fixture
 def braze() -> Iterator[FakeBraze]:
     with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
@@ -39,7 +46,7 @@ def test_it_sends_queued_rows_in_requests_of_at_most_75(
     output: BrazeOutput, braze: FakeBraze
 ) -> None:
     queue_rows(output, [event(f"user-{n % 40}", song=n) for n in range(200)])
-    assert output_forward(output_id=output.pk) is False
+    assert output_forward(output_id=output.pk) is None
     assert statuses() == {"sent": 200}
     assert len(braze.accepted_objects()) == 200
     sizes = [sum(r["counts"].values()) for r in braze.requests()]
@@ -107,7 +114,7 @@ def test_a_429_waits_for_retry_after_without_spending_a_retry(
     row = Delivery.objects.get()
     assert (row.status, row.attempts) == ("queued", 0)
     assert 5.5 <= (row.next_attempt_at - before).total_seconds() <= 9
-    assert output_forward(output_id=output.pk) is False  # not due yet: nothing is sent
+    assert output_forward(output_id=output.pk) is None  # not due yet: nothing is sent
     assert len(braze.requests()) == 1
 
 
@@ -142,7 +149,7 @@ def test_a_401_pauses_the_connection_and_a_key_fix_resumes_with_nothing_lost(
     assert connection.status == "paused"
     assert "Braze answered 401" in connection.paused_reason
     assert statuses() == {"queued": 2}
-    assert output_forward(output_id=output.pk) is False  # paused: nothing is sent
+    assert output_forward(output_id=output.pk) is None  # paused: nothing is sent
 
     braze.set_key("fixed-rest-key-bbbb")
     services.output_save(
@@ -173,5 +180,21 @@ def test_a_timeout_is_retried(output: BrazeOutput, braze: FakeBraze) -> None:
 def test_a_disabled_connection_sends_nothing(output: BrazeOutput, braze: FakeBraze) -> None:
     Connection.objects.filter(pk=output.connection_id).update(enabled=False)
     queue_rows(output, [event("u1")])
-    assert output_forward(output_id=output.pk) is False
+    assert output_forward(output_id=output.pk) is None
     assert braze.requests() == []
+
+
+def test_a_young_partly_filled_request_waits_for_more_rows_up_to_the_linger_time(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 2
+    queue_rows(output, [event(f"u{n}") for n in range(100)])
+    run_again_in = output_forward(output_id=output.pk)
+    assert statuses() == {"sent": 75, "queued": 25}
+    assert run_again_in is not None
+    assert 1.0 < run_again_in <= 2.0
+
+    Delivery.objects.update(created_at=timezone.now() - timedelta(seconds=3))
+    Delivery.objects.filter(status="queued").update(next_attempt_at=timezone.now())
+    assert output_forward(output_id=output.pk) is None
+    assert statuses() == {"sent": 100}
