@@ -69,12 +69,24 @@ def connection_update(*, connection: Connection, name: str, enabled: bool) -> Co
     return connection
 
 
-def connection_pause(*, connection: Connection, reason: str) -> None:
-    """Stop forwarding (rows stay queued) and say why on the connection's page."""
-    Connection.objects.filter(pk=connection.pk).update(
-        paused_reason=reason[:1000], paused_at=timezone.now()
-    )
-    connection.paused_reason = reason[:1000]
+def connection_pause(
+    *, connection: Connection, reason: str, refused_output: BrazeOutput | None = None
+) -> bool:
+    """Stop forwarding (rows stay queued) and say why on the connection's page.
+
+    With ``refused_output``, pause only if that output still holds the key Braze refused: a
+    worker that started before a key fix must not pause the connection again.
+    """
+    paused = Connection.objects.filter(pk=connection.pk)
+    if refused_output is not None:
+        paused = paused.filter(
+            outputs__pk=refused_output.pk,
+            outputs__api_key_fingerprint=refused_output.api_key_fingerprint,
+        )
+    changed = paused.update(paused_reason=reason[:1000], paused_at=timezone.now())
+    if changed:
+        connection.paused_reason = reason[:1000]
+    return bool(changed)
 
 
 def connection_resume(*, connection: Connection) -> None:

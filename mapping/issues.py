@@ -85,7 +85,7 @@ ISSUE_ACTION_LABELS: dict[IssueAction, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class MappingIssue:
+class Issue:
     """One problem found in one place; the model aggregates them per (kind, field_path)."""
 
     kind: IssueKind

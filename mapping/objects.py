@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from mapping.issues import MappingIssue
+from mapping.issues import Issue
 from mapping.settings import EmailIdentityType, ExternalIdentityType, OutputSettings
 
 
@@ -59,7 +59,7 @@ class BrazeObject:
 @dataclass(frozen=True, slots=True)
 class MappingResult:
     objects: tuple[BrazeObject, ...]
-    issues: tuple[MappingIssue, ...]
+    issues: tuple[Issue, ...]
     filtered_count: int
 
     def bodies(self, kind: ObjectKind) -> list[dict[str, Any]]:

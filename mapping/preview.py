@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mapping.engine import map_batch
-from mapping.issues import MappingIssue as Issue
+from mapping.issues import Issue
 from mapping.objects import BrazeObject, MappingContext
 from mapping.requests import build_track_requests
 from mapping.shape import validate_batch_shape

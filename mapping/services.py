@@ -15,7 +15,7 @@ from typing import Any, cast
 from django.db import connection as db
 from django.db import models
 
-from mapping.issues import MappingIssue as Issue
+from mapping.issues import Issue
 from mapping.models import MappingIssue
 from mapping.objects import BrazeObject
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from mapping.issues import IssueAction, IssueKind, MappingIssue, bounded_path, example_of
+from mapping.issues import Issue, IssueAction, IssueKind, bounded_path, example_of
 from mapping.objects import BrazeObject, MappingContext, ObjectKind
 from mapping.settings import OutputSettings, TypeDetection, UserTagsValue
 
@@ -80,7 +80,7 @@ class BatchState:
     def __init__(self, context: MappingContext) -> None:
         self.context = context
         self.plan = compile_plan(context.settings)
-        self.issues: list[MappingIssue] = []
+        self.issues: list[Issue] = []
         self.objects: list[BrazeObject] = []
         self.filtered = 0
         self.event_index: int | None = None
@@ -88,7 +88,7 @@ class BatchState:
         self.batch_time_ms: int | None = None
 
     def issue(self, kind: IssueKind, path: str, value: object, action: IssueAction) -> None:
-        record = MappingIssue(kind, bounded_path(path), example_of(value), action, self.event_index)
+        record = Issue(kind, bounded_path(path), example_of(value), action, self.event_index)
         self.issues.append(record)
 
     def emit(self, kind: ObjectKind, body: dict[str, Any]) -> None:

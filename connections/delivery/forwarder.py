@@ -66,29 +66,11 @@ def output_forward(*, output_id: int, budget_seconds: float = TASK_BUDGET_SECOND
         rows = outbox.outbox_claim_batch(output=output)
         if not rows:
             return sender.run_again_in
-        _send_rows(sender, _hold_young_partial_tail(sender, rows))
+        _send_rows(sender, rows, hold_young_tail=True)
     return sender.run_again_in if sender.stopped else 0.0
 
 
-def _hold_young_partial_tail(sender: Sender, rows: list[Delivery]) -> list[Delivery]:
-    """Like a batching buffer: a last, partly filled request waits up to the linger time for
-    more rows, so a steady trickle still goes out in full requests."""
-    linger = timedelta(seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS)
-    per_request = LIMITS[sender.output.forwarding.batch_size_mode][1]
-    tail_size = len(rows) % per_request
-    if not linger or not tail_size:
-        return rows
-    tail = rows[-tail_size:]
-    oldest = min(row.created_at for row in tail)
-    release_at = oldest + linger
-    if release_at <= timezone.now():
-        return rows
-    outbox.outbox_release(rows=tail, at=release_at)
-    sender.wait(max(0.0, (release_at - timezone.now()).total_seconds()))
-    return rows[:-tail_size]
-
-
-def _send_rows(sender: Sender, rows: Sequence[Delivery]) -> None:
+def _send_rows(sender: Sender, rows: Sequence[Delivery], *, hold_young_tail: bool = False) -> None:
     objects = [
         BrazeObject(ObjectKind(r.kind), r.body, r.event_index, None, r.user_key) for r in rows
     ]
@@ -98,16 +80,30 @@ def _send_rows(sender: Sender, rows: Sequence[Delivery]) -> None:
     outbox.outbox_reject(
         rows=refused, status_code=None, error_class="too_large", error="Object over 100 KB."
     )
-    for index, request in enumerate(plan.requests):
+    batches = [[by_object[id(o)] for o in r.index_map.values()] for r in plan.requests]
+    if hold_young_tail and batches and _hold_back(sender, batches[-1]):
+        batches.pop()
+    for index, request in enumerate(plan.requests[: len(batches)]):
         if sender.stopped:
-            leftover = [
-                by_object[id(o)] for r in plan.requests[index:] for o in r.index_map.values()
-            ]
-            outbox.outbox_release(rows=leftover)
+            outbox.outbox_release(rows=[row for batch in batches[index:] for row in batch])
             return
         _send_request(
             sender, request, {key: by_object[id(o)] for key, o in request.index_map.items()}
         )
+
+
+def _hold_back(sender: Sender, tail: list[Delivery]) -> bool:
+    """Like a batching buffer: a partly filled last request waits up to the linger time for
+    more rows, so a steady trickle still goes out in full requests."""
+    linger = timedelta(seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS)
+    if not linger or len(tail) >= LIMITS[sender.output.forwarding.batch_size_mode][1]:
+        return False
+    release_at = min(row.created_at for row in tail) + linger
+    if release_at <= timezone.now():
+        return False
+    outbox.outbox_release(rows=tail, at=release_at)
+    sender.wait(max(0.0, (release_at - timezone.now()).total_seconds()))
+    return True
 
 
 def _send_request(sender: Sender, request: TrackRequest, rows_at: RowsAt) -> None:
@@ -199,7 +195,9 @@ def _on_unauthorized(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
 
 
 def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
-    services.connection_pause(connection=sender.output.connection, reason=reason)
+    services.connection_pause(
+        connection=sender.output.connection, reason=reason, refused_output=sender.output
+    )
     outbox.outbox_release(rows=list(rows_at.values()))
     sender.stopped = True
 

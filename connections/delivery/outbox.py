@@ -47,6 +47,8 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> list
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
+            # A connection paused or disabled meanwhile (by another worker) stops the claims.
+            .filter(connection__enabled=True, connection__paused_reason="")
             .order_by("batch_id", "sequence")[:limit]
         )
         rows = _whole_events(rows, limit)

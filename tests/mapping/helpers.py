@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mapping.engine import map_batch
-from mapping.issues import IssueAction, IssueKind, MappingIssue
+from mapping.issues import Issue, IssueAction, IssueKind
 from mapping.objects import MappingContext, MappingResult, ObjectKind
 from mapping.settings import EmailIdentityType, ExternalIdentityType, OutputSettings
 
@@ -57,8 +57,8 @@ def bodies(result: MappingResult, kind: ObjectKind) -> list[dict[str, Any]]:
 
 def issue(
     kind: IssueKind, path: str, example: str, action: IssueAction, index: int | None = 0
-) -> MappingIssue:
-    return MappingIssue(kind, path, example, action, index)
+) -> Issue:
+    return Issue(kind, path, example, action, index)
 
 
 def event_body(name: str, properties: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from connections.models import Connection
-from mapping.issues import IssueAction, IssueKind
-from mapping.issues import MappingIssue as Issue
+from mapping.issues import Issue, IssueAction, IssueKind
 from mapping.models import MappingIssue
 from mapping.services import mapping_issues_record
 from tests.conftest import add_output

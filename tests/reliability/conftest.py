@@ -118,7 +118,7 @@ def start_worker(transactional_db: None) -> Iterator[Callable[..., WorkerProcess
     for worker in started:
         worker.stop()
         if os.environ.get("MPBRAZE_SHOW_WORKER_LOG"):
-            print(f"--- worker log ---\n{''.join(worker.log[-80:])}")
+            print(f"--- worker log ---\n{''.join(worker.log)}")
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> float:
