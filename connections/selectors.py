@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 
 from connections.models import BrazeOutput, Connection, Delivery, Platform
 from connections.validation import SiblingOutput
@@ -13,6 +16,26 @@ def connections_for_dashboard() -> QuerySet[Connection]:
     return Connection.objects.prefetch_related(
         Prefetch("outputs", queryset=BrazeOutput.objects.order_by("platform"))
     )
+
+
+def delivery_counts(connection_ids: list[int], *, hours: int = 24) -> dict[int, dict[str, int]]:
+    """Per connection, rows created in the last ``hours``: sent, failed and waiting."""
+    since = timezone.now() - timedelta(hours=hours)
+    groups = {
+        "sent": [Delivery.Status.SENT],
+        "failed": [Delivery.Status.REJECTED, Delivery.Status.DEAD],
+        "waiting": [Delivery.Status.QUEUED, Delivery.Status.SENDING],
+    }
+    rows = (
+        Delivery.objects.filter(connection_id__in=connection_ids, created_at__gte=since)
+        .values("connection_id", "status")
+        .annotate(n=Count("pk"))
+    )
+    counts = {pk: dict.fromkeys(groups, 0) for pk in connection_ids}
+    for row in rows:
+        group = next(name for name, members in groups.items() if row["status"] in members)
+        counts[row["connection_id"]][group] += row["n"]
+    return counts
 
 
 def connection_outputs_by_platform(connection: Connection) -> dict[str, BrazeOutput | None]:

@@ -27,11 +27,10 @@ def _allowed(permission: str):  # type: ignore[no-untyped-def]
 
 @_allowed("connections.view_connection")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "connections/dashboard.html",
-        {"connections": selectors.connections_for_dashboard()},
-    )
+    connections = list(selectors.connections_for_dashboard())
+    counts = selectors.delivery_counts([c.pk for c in connections])
+    rows = [(connection, counts[connection.pk]) for connection in connections]
+    return render(request, "connections/dashboard.html", {"rows": rows})
 
 
 @_allowed("connections.add_connection")
@@ -56,6 +55,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
         "mapping_issues": selectors.connection_top_mapping_issues(connection),
         "failed_deliveries": selectors.connection_failed_deliveries(connection),
+        "counts": selectors.delivery_counts([connection.pk])[connection.pk],
     }
     return render(request, "connections/connection_detail.html", context)
 

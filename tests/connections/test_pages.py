@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from connections.models import BrazeOutput, Connection
+from connections.models import BrazeOutput, Connection, Delivery
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +262,19 @@ def test_an_auditor_cannot_post_changes(auditor: User, connection: Connection) -
     assert signed_in(auditor).post(url).status_code == 403
     connection.refresh_from_db()
     assert connection.inbound_secret_hash == before
+
+
+def test_the_dashboard_counts_sent_and_failed_objects_of_the_last_24_hours(
+    marketer: User, connection: Connection
+) -> None:
+    from tests.connections.delivery_helpers import event, queue_rows
+
+    add_output(connection, "ios", "ios-app-key-0001")
+    server = add_output(connection, "server", "rest-key-9999")
+    rows = queue_rows(server, [event("u1"), event("u2"), event("u3"), event("u4")])
+    Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(status="sent")
+    Delivery.objects.filter(pk=rows[2].pk).update(status="dead")
+    page = signed_in(marketer).get(reverse("dashboard")).content.decode()
+    assert "2 sent</span> · " in page
+    assert '<span class="count-failed bad">1 failed</span>' in page
+    assert "1 waiting" in page
