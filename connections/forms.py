@@ -83,10 +83,26 @@ class OutputSettingsFields(forms.Form):
             }
         )
     )
-    event_allowlist = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    event_denylist = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    attribute_allowlist = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    attribute_denylist = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    event_allowlist = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only these event names are sent (one per line; empty sends all).",
+    )
+    event_denylist = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="These event names are never sent (one per line).",
+    )
+    attribute_allowlist = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only these user attributes are sent (one per line; empty sends all).",
+    )
+    attribute_denylist = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="These user attributes are never sent (one per line).",
+    )
     batch_size_mode = forms.ChoiceField(
         choices=_choices(
             {

@@ -34,6 +34,9 @@ class PreviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         output_field = cast(forms.ModelChoiceField, self.fields["output"])
         output_field.queryset = connection.outputs.order_by("platform")
+        server = connection.outputs.filter(platform="server").first()
+        if server is not None:  # what the forwarder uses: the likeliest question
+            self.fields["output"].initial = server.pk
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

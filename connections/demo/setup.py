@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import mparticle
@@ -44,9 +45,11 @@ def sdk_batches(users: int = 20, events_per_user: int = 10) -> list[Any]:
             customerid=f"demo-user-{user}", email=f"demo{user}@example.com"
         )
         batch.user_attributes = {"$FirstName": f"Demo {user}", "plan": "trial", "score": user}
+        now_ms = int(time.time() * 1000)
         events: list[Any] = [mparticle.SessionStartEvent()]
         for n in range(events_per_user):
             event = mparticle.AppEvent(f"Viewed Item {n}", "navigation")
+            event.timestamp_unixtime_ms = now_ms - (events_per_user - n) * 1000
             event.custom_attributes = {"item": f"sku-{n}", "price": 9.5 + n, "in_stock": True}
             events.append(event)
         events.append(mparticle.ScreenViewEvent(screen_name="Home"))

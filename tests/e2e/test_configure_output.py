@@ -73,3 +73,22 @@ def test_the_connection_page_fits_a_phone_screen(
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 375
     context.close()
+
+
+def test_a_marketer_previews_a_bundled_example_in_the_browser(
+    page: Any, live_server: Any, marketer: User, connection: Any
+) -> None:
+    from tests.conftest import add_output
+
+    add_output(connection, "android", "and-app-key-0001")
+    sign_in(page, live_server.url, "marketer")
+    page.goto(f"{live_server.url}{connection.get_absolute_url()}")
+    page.click("text=Preview mapping")
+    page.select_option("#id_example", "purchase")
+    page.click("button:has-text('Preview')")
+    result = page.locator("#preview-result")
+    assert "request to Braze" in result.inner_text()
+    body = page.locator(".request-body").first.inner_text()
+    assert '"purchases"' in body
+    assert '"product_id": "SKU-1"' in body
+    assert '"currency": "EUR"' in body
