@@ -135,6 +135,34 @@ def test_a_429_is_honoured_before_the_next_request(
     assert Delivery.objects.filter(attempts=1, status="sent").count() == 2
 
 
+def test_per_object_errors_reject_exactly_the_right_rows(
+    start_worker: Start, pipeline: tuple[Connection, Any], braze: FakeBraze
+) -> None:
+    connection, _api = pipeline
+    too_big = event("u0", blob="x" * 120_000)  # refused before sending: shifts the indexes
+    bad_email = ("attributes", {"external_id": "u2", "email": "not-an-email"})
+    bad_state = ("attributes", {"external_id": "u4", "push_subscribe": "maybe"})
+    bodies = [too_big, event("u1"), bad_email, event("u3"), bad_state, event("u5")]
+    rows = queue_rows(connection.outputs.get(platform="server"), bodies)
+    start_worker()
+    waiting = ("queued", "sending")
+    wait_until(
+        lambda: not Delivery.objects.filter(status__in=waiting).exists(),
+        timeout=30,
+        what="every row to be sent or rejected",
+    )
+    status = dict(Delivery.objects.values_list("pk", "status"))
+    assert [status[row.pk] for row in rows] == [
+        "rejected",
+        "sent",
+        "rejected",
+        "sent",
+        "rejected",
+        "sent",
+    ]
+    assert sorted(o["body"]["external_id"] for o in braze.accepted_objects()) == ["u1", "u3", "u5"]
+
+
 def test_a_401_pauses_and_a_key_fix_resumes_with_nothing_lost(
     start_worker: Start, pipeline: tuple[Connection, Any], braze: FakeBraze
 ) -> None:
