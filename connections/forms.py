@@ -22,6 +22,15 @@ from mapping.settings import (
 )
 
 LIST_FIELDS = ("event_allowlist", "event_denylist", "attribute_allowlist", "attribute_denylist")
+#: Output fields edited as they are stored (the key and the platform are handled apart).
+OUTPUT_CONFIG_FIELDS = (
+    "braze_instance",
+    "custom_rest_endpoint",
+    "custom_sdk_endpoint",
+    "custom_js_endpoint",
+    "external_identity_type",
+    "email_identity_type",
+)
 
 
 class ConnectionCreateForm(forms.Form):
@@ -165,17 +174,16 @@ class BrazeOutputForm(OutputSettingsFields):
     )
     email_identity_type = forms.ChoiceField(choices=EMAIL_IDENTITY_CHOICES)
 
-    field_order = [
-        "platform",
-        "api_key",
-        "instance_finder",
-        "braze_instance",
-        "custom_rest_endpoint",
-        "custom_sdk_endpoint",
-        "custom_js_endpoint",
-        "external_identity_type",
-        "email_identity_type",
-    ]
+    field_order = ["platform", "api_key", "instance_finder", *OUTPUT_CONFIG_FIELDS]
+
+    @classmethod
+    def initial_for(cls, output: BrazeOutput | None, platform: str) -> dict[str, Any]:
+        """Initial values: a stored output's configuration, or defaults for a new one."""
+        initial = cls.initial_from(output.forwarding if output else OutputSettings())
+        initial["platform"] = output.platform if output else platform
+        if output is not None:
+            initial |= {name: getattr(output, name) for name in OUTPUT_CONFIG_FIELDS}
+        return initial
 
     def __init__(
         self,

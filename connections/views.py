@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from connections import instances, selectors, services
 from connections.forms import BrazeOutputForm, ConnectionCreateForm, ConnectionEditForm
 from connections.models import BrazeOutput, Connection, Platform
-from mapping.settings import OutputSettings
 
 _SHOWN_ONCE = "inbound_secret_{}"
 
@@ -100,21 +99,7 @@ def _output_page(
     request: HttpRequest, connection: Connection, output: BrazeOutput | None
 ) -> HttpResponse:
     siblings = selectors.output_siblings(connection, excluding=output)
-    settings = output.forwarding if output else OutputSettings()
-    initial = BrazeOutputForm.initial_from(settings)
-    initial["platform"] = output.platform if output else request.GET.get("platform", "")
-    if output is not None:
-        initial |= {
-            name: getattr(output, name)
-            for name in (
-                "braze_instance",
-                "custom_rest_endpoint",
-                "custom_sdk_endpoint",
-                "custom_js_endpoint",
-                "external_identity_type",
-                "email_identity_type",
-            )
-        }
+    initial = BrazeOutputForm.initial_for(output, request.GET.get("platform", ""))
     form = BrazeOutputForm(request.POST or None, initial=initial, siblings=siblings, output=output)
     if request.method == "POST" and form.is_valid():
         services.output_save(
