@@ -278,3 +278,29 @@ def test_the_dashboard_counts_sent_and_failed_objects_of_the_last_24_hours(
     assert "2 sent</span> · " in page
     assert '<span class="count-failed bad">1 failed</span>' in page
     assert "1 waiting" in page
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"platform": "tvos"},
+        {"braze_instance": "US-99"},
+        {"max_attribute_array_length": "many"},
+        {"max_attribute_array_length": "100000"},
+        {"commerce_mode": "everything"},
+        {"api_key": "key\x00with-null"},
+        {"custom_rest_endpoint": "x" * 5000, "braze_instance": "custom"},
+        {"external_identity_type": ""},
+    ],
+    ids=["platform", "instance", "not-a-number", "too-large", "choice", "nul", "huge", "blank"],
+)
+def test_malformed_output_posts_get_field_errors_never_a_500(
+    marketer: User, connection: Connection, overrides: dict[str, str]
+) -> None:
+    response = signed_in(marketer).post(
+        reverse("output_create", args=[connection.pk]), output_form(**overrides)
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) & set(overrides), errors
+    assert not BrazeOutput.objects.exists()
