@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -23,9 +22,9 @@ from connections.braze.responses import TrackResponse
 from connections.fakebraze import FakeBraze, fingerprint
 from mpbraze.http import outbound_client
 from tests.connections.fakebraze_helpers import VALID_DATA, attribute, event, many
+from tests.stdlib_server import Respond, answer, local_server
 
 KEY = "track-key"
-Respond = Callable[[BaseHTTPRequestHandler], None]
 
 
 @pytest.fixture(autouse=True)
@@ -56,37 +55,9 @@ def close_to(moment: datetime | None, expected: datetime, seconds: float = 2) ->
 
 @contextmanager
 def stdlib_server(respond: Respond) -> Iterator[str]:
-    """A plain HTTP server that reads each POST body, then lets ``respond`` answer."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            respond(self)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def answer(status: int, body: bytes, **headers: str) -> Respond:
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        for name, value in {"Content-Length": str(len(body)), **headers}.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return respond
+    """The host (``127.0.0.1:port``) of a plain server answering with ``respond``."""
+    with local_server(respond) as (port, _seen):
+        yield f"127.0.0.1:{port}"
 
 
 def endless_answer(handler: BaseHTTPRequestHandler) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from typing import Any
 
@@ -16,44 +13,7 @@ import pytest
 from connections.fakebraze import FakeBraze
 from mpbraze import http
 from mpbraze.http import AddressRefused, DNSLookupFailed, base_url, describe_error, outbound_client
-
-Respond = Callable[[BaseHTTPRequestHandler], None]
-
-
-@contextmanager
-def local_server(respond: Respond) -> Iterator[tuple[int, list[str]]]:
-    """A plain HTTP server on 127.0.0.1; yields its port and the "path host" of each request."""
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            seen.append(f"{self.path} {self.headers['Host']}")
-            respond(self)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def answer(status: int, body: bytes = b"ok", **headers: str) -> Respond:
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        for name, value in {"Content-Length": str(len(body)), **headers}.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return respond
+from tests.stdlib_server import answer, local_server
 
 
 @pytest.fixture
