@@ -41,6 +41,7 @@ def queue_rows(output: BrazeOutput, bodies: list[tuple[str, dict[str, Any]]]) ->
             kind=kind,
             body=body,
             user_key=str(body.get("external_id", "")),
+            event_name=str(body.get("name", "")),
             event_index=n,
             next_attempt_at=timezone.now(),
         )
