@@ -52,6 +52,12 @@ def sent_count(braze: FakeBraze) -> Callable[[], int]:
     return lambda: len(braze.accepted_objects())
 
 
+def rows_sent(count: int, **where: Any) -> None:
+    """Braze records a request before the worker writes the answer back: wait for the rows."""
+    sent = Delivery.objects.filter(status="sent", **where)
+    wait_until(lambda: sent.count() == count, timeout=30, what=f"{count} rows marked sent")
+
+
 def test_sdk_batches_arrive_at_braze_as_exact_objects(
     start_worker: Start, pipeline: tuple[Connection, Any], braze: FakeBraze
 ) -> None:
@@ -100,7 +106,7 @@ def test_2000_events_go_out_in_requests_averaging_over_70_objects(
     print(f"\n2,020 objects in {len(sizes)} requests, {average:.1f} per request, {seconds:.1f} s")
     assert average > 70
     assert max(sizes) <= 75
-    assert Delivery.objects.filter(status="sent").count() == 2020
+    rows_sent(2020)
 
 
 def test_a_5xx_burst_then_recovery_delivers_everything_once(
@@ -117,7 +123,7 @@ def test_a_5xx_burst_then_recovery_delivers_everything_once(
     print(f"\n300 objects delivered after {retried} failed requests in {seconds:.1f} s")
     assert sorted(names) == sorted(f"E{n}" for n in range(300))  # each exactly once
     assert retried == 4
-    assert Delivery.objects.filter(status="sent").count() == 300
+    rows_sent(300)
 
 
 def test_a_429_is_honoured_before_the_next_request(
@@ -132,7 +138,7 @@ def test_a_429_is_honoured_before_the_next_request(
     assert first["status"] == 429
     waited = datetime.fromisoformat(second["time"]) - datetime.fromisoformat(first["time"])
     assert waited.total_seconds() >= 2.9
-    assert Delivery.objects.filter(attempts=1, status="sent").count() == 2
+    rows_sent(2, attempts=1)
 
 
 def test_per_object_errors_reject_exactly_the_right_rows(
@@ -184,7 +190,7 @@ def test_a_401_pauses_and_a_key_fix_resumes_with_nothing_lost(
         connection=connection, draft=draft, settings=output.forwarding, output=output
     )
     wait_until(lambda: sent_count(braze)() == 10, timeout=30, what="10 objects after the fix")
-    assert Delivery.objects.filter(status="sent").count() == 10
+    rows_sent(10)
 
 
 def test_two_workers_never_send_the_same_row(
