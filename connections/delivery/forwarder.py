@@ -126,14 +126,16 @@ def _on_success(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> Non
 
 def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
     """Braze's ``errors[].index`` counts within the array as sent: map back through it."""
-    rejected: dict[int, tuple[Delivery, str]] = {}
+    by_message: dict[str, list[Delivery]] = {}
+    rejected: set[int] = set()
     for error in response.errors:
         row = rows_at.get((str(error.get("input_array")), _int(error.get("index"))))
-        if row is not None:
-            rejected[row.pk] = (row, str(error.get("type") or "rejected by Braze"))
-    for row, message in rejected.values():
+        if row is not None and row.pk not in rejected:
+            rejected.add(row.pk)
+            by_message.setdefault(str(error.get("type") or "rejected by Braze"), []).append(row)
+    for message, rows in by_message.items():
         outbox.outbox_reject(
-            rows=[row],
+            rows=rows,
             status_code=response.status_code,
             error_class="braze_object_error",
             error=message,

@@ -114,24 +114,28 @@ def outbox_retry_later(
 ) -> tuple[int, int]:
     """Schedule a retry with backoff, or dead-letter rows older than the retry window.
 
-    Returns (rows retried, rows dead).
+    One update per group of rows sharing an attempt count (usually the whole request), so a
+    failing request costs a query or two, not one per object. Returns (retried, dead).
     """
     now = timezone.now()
-    retried = dead = 0
-    for row in rows:
-        attempt = row.attempts + 1
-        give_up = now - row.created_at >= retry_max_age()
-        changes = {
-            "status": Status.DEAD if give_up else Status.QUEUED,
-            "attempts": attempt,
-            "lease_until": None,
-            "next_attempt_at": now + backoff_delay(attempt),
-            "last_status_code": status_code,
-            "error_class": error_class[:40],
-            "last_error": error[:2000],
-        }
-        if _claimed([row]).update(**changes):
-            dead, retried = (dead + 1, retried) if give_up else (dead, retried + 1)
+    failure = {
+        "lease_until": None,
+        "attempts": F("attempts") + 1,
+        "last_status_code": status_code,
+        "error_class": error_class[:40],
+        "last_error": error[:2000],
+    }
+    too_old = now - retry_max_age()
+    dead = _claimed(rows).filter(created_at__lte=too_old).update(status=Status.DEAD, **failure)
+    retried = 0
+    for attempts in {row.attempts for row in rows}:
+        retried += (
+            _claimed(rows)
+            .filter(attempts=attempts, created_at__gt=too_old)
+            .update(
+                status=Status.QUEUED, next_attempt_at=now + backoff_delay(attempts + 1), **failure
+            )
+        )
     return retried, dead
 
 
