@@ -46,6 +46,12 @@ def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
     return list(labels.items())
 
 
+def _name_list(help_text: str) -> forms.CharField:
+    """A list of names, one per line (read back as a tuple by ``output_settings``)."""
+    textarea = forms.Textarea(attrs={"rows": 2})
+    return forms.CharField(required=False, widget=textarea, help_text=help_text)
+
+
 class OutputSettingsFields(forms.Form):
     """The per-output forwarding settings, read back as a typed ``OutputSettings``."""
 
@@ -92,26 +98,12 @@ class OutputSettingsFields(forms.Form):
             }
         )
     )
-    event_allowlist = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only these event names are sent (one per line; empty sends all).",
+    event_allowlist = _name_list("Only these event names are sent (one per line; empty sends all).")
+    event_denylist = _name_list("These event names are never sent (one per line).")
+    attribute_allowlist = _name_list(
+        "Only these user attributes are sent (one per line; empty sends all)."
     )
-    event_denylist = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="These event names are never sent (one per line).",
-    )
-    attribute_allowlist = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only these user attributes are sent (one per line; empty sends all).",
-    )
-    attribute_denylist = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="These user attributes are never sent (one per line).",
-    )
+    attribute_denylist = _name_list("These user attributes are never sent (one per line).")
     batch_size_mode = forms.ChoiceField(
         choices=_choices(
             {
