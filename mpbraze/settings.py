@@ -150,19 +150,30 @@ MPBRAZE_ALLOWED_ENDPOINT_HOSTS = env.list("MPBRAZE_ALLOWED_ENDPOINT_HOSTS", defa
 
 # Celery: Redis when configured, else kombu's filesystem transport (works across processes).
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Redis re-delivers a message not acknowledged within this time: every countdown stays far
+# below it (MPBRAZE_MAX_COUNTDOWN_SECONDS), longer waits live in the database.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
 if not REDIS_URL:
     _broker_dir = LOCAL_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 else:
-    CELERY_VISIBILITY_TIMEOUT = 900
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    # Short socket timeouts: a publish from a web request must fail fast when Redis is down
+    # (the sweeper enqueues later), never hold the request past the client's patience.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "max_retries": 0,  # kombu's connect for a publish: one try (workers retry on their own)
+    }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("MPBRAZE_CELERY_QUEUE", default="mpbraze")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -171,6 +182,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30.0  # time to hand unfinished tasks back on shutdown
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
@@ -183,21 +195,36 @@ CELERY_BEAT_SCHEDULE = {
 # Inbound API (SPEC §4).
 MPBRAZE_INBOUND_MAX_REQUEST_BYTES = env.int("MPBRAZE_INBOUND_MAX_REQUEST_BYTES", default=262144)
 MPBRAZE_INBOUND_MAX_BATCH_BYTES = env.int("MPBRAZE_INBOUND_MAX_BATCH_BYTES", default=131072)
+# Per connection: one connection falling behind never gets another one refused.
 MPBRAZE_INBOUND_MAX_PENDING_BATCHES = env.int("MPBRAZE_INBOUND_MAX_PENDING_BATCHES", default=100000)
 
-# Delivery (SPEC §6).
+# Delivery (SPEC §6). Read through connections.delivery.config, never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
 # A multiple of 75 and 50, so a claim packs into full requests.
 MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)
 MPBRAZE_RETRY_BACKOFF_SECONDS = env.list(
     "MPBRAZE_RETRY_BACKOFF_SECONDS", cast=float, default=[5, 30, 120, 600, 1800, 3600, 7200, 14400]
 )
+MPBRAZE_RETRY_MAX_AGE_HOURS = env.float("MPBRAZE_RETRY_MAX_AGE_HOURS", default=24.0)
+MPBRAZE_RETRY_MAX_ATTEMPTS = env.int("MPBRAZE_RETRY_MAX_ATTEMPTS", default=20)
 # Forwarding starts this long after mapping, so batches arriving together share requests.
 MPBRAZE_FORWARD_LINGER_SECONDS = env.float("MPBRAZE_FORWARD_LINGER_SECONDS", default=1.0)
-MPBRAZE_OUTBOX_LEASE_SECONDS = env.int("MPBRAZE_OUTBOX_LEASE_SECONDS", default=300)
-MPBRAZE_RETRY_MAX_AGE_HOURS = env.float("MPBRAZE_RETRY_MAX_AGE_HOURS", default=24.0)
+# One forwarding task sends for at most this long, then hands over to the next message.
+MPBRAZE_FORWARD_BUDGET_SECONDS = env.float("MPBRAZE_FORWARD_BUDGET_SECONDS", default=60.0)
+# A claim's lease outlives the task's hard time limit: a live worker never loses its rows.
+MPBRAZE_OUTBOX_LEASE_SECONDS = env.int("MPBRAZE_OUTBOX_LEASE_SECONDS", default=600)
+if MPBRAZE_OUTBOX_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"MPBRAZE_OUTBOX_LEASE_SECONDS ({MPBRAZE_OUTBOX_LEASE_SECONDS}) must be longer than the"
+        f" task time limit ({CELERY_TASK_TIME_LIMIT} s)."
+    )
+MPBRAZE_MAX_COUNTDOWN_SECONDS = min(300.0, CELERY_VISIBILITY_TIMEOUT / 3)
 MPBRAZE_SENT_RETENTION_DAYS = env.float("MPBRAZE_SENT_RETENTION_DAYS", default=7.0)
+# Repeated batches (same source_request_id or content) are dropped within this window.
+MPBRAZE_DEDUP_WINDOW_DAYS = env.float("MPBRAZE_DEDUP_WINDOW_DAYS", default=7.0)
 MPBRAZE_MAPPING_GRACE_SECONDS = env.float("MPBRAZE_MAPPING_GRACE_SECONDS", default=60.0)
+# A batch whose mapping fails (or kills its worker) this many times is marked failed.
+MPBRAZE_MAPPING_MAX_ATTEMPTS = env.int("MPBRAZE_MAPPING_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
     "version": 1,
