@@ -165,7 +165,12 @@ class BrazeOutput(models.Model):
 
 
 # Delivery models live in their own module; importing them here registers them with the app.
-from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch  # noqa: E402
+from connections.delivery.models import (  # noqa: E402
+    Delivery,
+    DeliveryAttempt,
+    ForwardSchedule,
+    InboundBatch,
+)
 
 __all__ = [
     "APP_PLATFORMS",
@@ -173,6 +178,7 @@ __all__ = [
     "Connection",
     "Delivery",
     "DeliveryAttempt",
+    "ForwardSchedule",
     "InboundBatch",
     "Platform",
 ]

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import asdict
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -74,14 +73,17 @@ def connection_pause(
 ) -> bool:
     """Stop forwarding (rows stay queued) and say why on the connection's page.
 
-    With ``refused_output``, pause only if that output still holds the key Braze refused: a
-    worker that started before a key fix must not pause the connection again.
+    With ``refused_output``, pause only if that output still holds the configuration Braze
+    refused (its key, instance and REST endpoint): a worker that started before a fix must
+    not pause the connection again.
     """
     paused = Connection.objects.filter(pk=connection.pk)
     if refused_output is not None:
         paused = paused.filter(
             outputs__pk=refused_output.pk,
             outputs__api_key_fingerprint=refused_output.api_key_fingerprint,
+            outputs__braze_instance=refused_output.braze_instance,
+            outputs__custom_rest_endpoint=refused_output.custom_rest_endpoint,
         )
     changed = paused.update(paused_reason=reason[:1000], paused_at=timezone.now())
     if changed:
@@ -91,7 +93,7 @@ def connection_pause(
 
 def connection_resume(*, connection: Connection) -> None:
     """Clear the pause and send what waited."""
-    from connections.delivery.tasks import output_forward
+    from connections.delivery.schedule import forward_schedule
 
     connection.paused_reason = ""
     connection.paused_at = None
@@ -99,7 +101,7 @@ def connection_resume(*, connection: Connection) -> None:
     for output_id in connection.outputs.filter(platform=Platform.SERVER).values_list(
         "pk", flat=True
     ):
-        transaction.on_commit(partial(output_forward.delay, output_id))
+        forward_schedule(output_id=output_id)
 
 
 def connection_delete(*, connection: Connection) -> None:
@@ -115,7 +117,11 @@ def output_save(
     output: BrazeOutput | None = None,
 ) -> BrazeOutput:
     """Create or update an output from a draft that ``validate_output`` accepted."""
+    from connections.delivery.mapping_service import batches_resume_waiting
+
+    created = output is None
     output = output or BrazeOutput(connection=connection)
+    before = _sending_configuration(output)
     values = asdict(draft)
     api_key = values.pop("api_key")
     values.pop("stored_key_fingerprint")
@@ -126,9 +132,17 @@ def output_save(
     output.settings = settings.model_dump(mode="json")
     output.save()
     connection.refresh_from_db(fields=["paused_reason"])  # a worker may have paused it
-    if api_key and connection.paused_reason:
+    # What Braze refused (the key, or where it was sent) changed: try again.
+    if connection.paused_reason and _sending_configuration(output) != before:
         connection_resume(connection=connection)
+    if created and output.platform == Platform.SERVER:
+        batches_resume_waiting(connection=connection)
     return output
+
+
+def _sending_configuration(output: BrazeOutput) -> tuple[str, str, str]:
+    """What a pause can be about: the key, the instance, the REST endpoint."""
+    return (output.api_key_fingerprint, output.braze_instance, output.custom_rest_endpoint)
 
 
 def output_delete(*, output: BrazeOutput) -> None:

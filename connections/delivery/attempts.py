@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
-from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from connections.braze.transport import TrackResponse
-from connections.delivery.models import Delivery, DeliveryAttempt
+from connections.delivery.config import delivery_config
+from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
+from connections.delivery.outcomes import RowsAt
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
 
 EXCERPT_CHARS = 2000
+PRUNE_CHUNK = 5000
 
 
 def attempt_start(
-    *, output: BrazeOutput, request: TrackRequest, rows_at: dict[tuple[str, int], Delivery]
+    *, output: BrazeOutput, request: TrackRequest, rows_at: RowsAt, worker: str = ""
 ) -> DeliveryAttempt:
-    """Record the request about to be sent, with the index map of every array as sent."""
+    """Record the request about to be sent, with the index map of every array as sent and
+    the claim its rows travel under (lease recovery finishes them from its answer)."""
     index_map: dict[str, list[int]] = {}
     for (array, _index), row in sorted(rows_at.items()):
         index_map.setdefault(array, []).append(row.pk)
-    attempt = DeliveryAttempt.objects.create(
-        connection_id=output.connection_id,
-        output=output,
-        started_at=timezone.now(),
-        object_count=len(rows_at),
-        request_bytes=request.size_bytes,
-        index_map=index_map,
-    )
-    attempt.deliveries.add(*rows_at.values())
+    rows = list(rows_at.values())
+    with transaction.atomic():
+        attempt = DeliveryAttempt.objects.create(
+            connection_id=output.connection_id,
+            output=output,
+            started_at=timezone.now(),
+            object_count=len(rows_at),
+            request_bytes=request.size_bytes,
+            index_map=index_map,
+            claim_token=rows[0].claim_token if rows else "",
+            worker=worker[:200],
+        )
+        attempt.deliveries.add(*rows)
     return attempt
 
 
@@ -47,13 +54,54 @@ def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None
     attempt.save()
 
 
-def attempts_prune(*, now=None) -> int:  # type: ignore[no-untyped-def]
-    """Forget successful rows and attempts after the retention; failures stay for the audit."""
+def attempts_prune(*, now: datetime | None = None) -> int:
+    """Forget successful rows and attempts after the retention, and batches after the
+    de-duplication window; failures stay for the audit. Deletes in id-ranged chunks, never
+    loading rows into memory."""
+    config = delivery_config()
     now = now or timezone.now()
-    days = float(getattr(settings, "MPBRAZE_SENT_RETENTION_DAYS", 7))
-    cutoff = now - timedelta(days=days)
-    attempts, _ = DeliveryAttempt.objects.filter(
-        outcome=DeliveryAttempt.Outcome.SUCCESS, started_at__lt=cutoff
-    ).delete()
-    rows, _ = Delivery.objects.filter(Q(status=Delivery.Status.SENT), sent_at__lt=cutoff).delete()
-    return attempts + rows
+    cutoff = now - config.sent_retention
+    pruned = _delete_in_chunks(
+        DeliveryAttempt.objects.filter(
+            outcome=DeliveryAttempt.Outcome.SUCCESS, started_at__lt=cutoff
+        ),
+        through=DeliveryAttempt.deliveries.through,
+        link="deliveryattempt_id",
+    )
+    pruned += _delete_in_chunks(
+        Delivery.objects.filter(status=Delivery.Status.SENT, sent_at__lt=cutoff),
+        through=DeliveryAttempt.deliveries.through,
+        link="delivery_id",
+    )
+    return pruned + batches_prune(now=now)
+
+
+def batches_prune(*, now: datetime) -> int:
+    """Batches older than the de-duplication window: deleted once nothing refers to them;
+    those that failed rows still refer to (kept for the audit) lose their de-duplication
+    keys, so a batch sent again after the window is accepted as new, as mParticle does."""
+    cutoff = now - delivery_config().dedup_window
+    old = InboundBatch.objects.filter(
+        received_at__lt=cutoff, status__in=[InboundBatch.Status.MAPPED, InboundBatch.Status.FAILED]
+    )
+    pruned = _delete_in_chunks(old.filter(deliveries__isnull=True))
+    expired = old.exclude(content_hash__startswith="expired:")
+    for pk in expired.values_list("pk", flat=True)[:PRUNE_CHUNK]:
+        InboundBatch.objects.filter(pk=pk).update(
+            source_request_id="", content_hash=f"expired:{pk}"
+        )
+    return pruned
+
+
+def _delete_in_chunks(queryset, *, through=None, link: str = "") -> int:  # type: ignore[no-untyped-def]
+    """Deletes of up to ``PRUNE_CHUNK`` ids at a time. ``_raw_delete`` skips the deletion
+    collector, which would load every row (payloads included) to follow the many-to-many."""
+    total = 0
+    while True:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:PRUNE_CHUNK])
+        if not ids:
+            return total
+        if through is not None:
+            through.objects.filter(**{f"{link}__in": ids})._raw_delete(through.objects.db)
+        model = queryset.model
+        total += model.objects.filter(pk__in=ids)._raw_delete(model.objects.db)

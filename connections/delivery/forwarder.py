@@ -2,48 +2,57 @@
 
 One output at a time: claim due rows, pack them into requests (``mapping.requests``), wait for
 the workspace's rate limiter, record the attempt, send, then apply the outcome to exactly the
-rows of that request (SPEC §6).
+rows of that request, in the same transaction as the attempt's answer (SPEC §6).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from connections import services
 from connections.braze.transport import BrazeTransport, TrackOutcome, TrackResponse
-from connections.delivery import attempts, outbox, ratelimit
+from connections.delivery import attempts, outbox, ratelimit, schedule
+from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
-from connections.models import BrazeOutput
+from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
+from connections.encryption import EncryptionKeyError
+from connections.models import BrazeOutput, Connection
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.requests import LIMITS, TrackRequest, build_track_requests
 
 logger = logging.getLogger(__name__)
-RowsAt = dict[tuple[str, int], Delivery]  # (array name, index as sent) → outbox row
-TASK_BUDGET_SECONDS = 60.0
 RATE_LIMIT_WAIT_SECONDS = 30.0
 
 
 @dataclass
 class Sender:
-    """What one forwarding run needs: the output, its transport and its workspace key."""
+    """What one forwarding run needs: the output, its transport, workspace and deadline."""
 
     output: BrazeOutput
     transport: BrazeTransport
     workspace: str
+    deadline: float
+    worker: str = ""
+    claim: outbox.Claim | None = None
     stopped: bool = False
     run_again_in: float | None = None
+    accepted_any: bool = False  # Braze accepted a request of this run
 
     def wait(self, seconds: float) -> None:
         """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
         if self.run_again_in is None or seconds < self.run_again_in:
-            self.run_again_in = seconds
+            self.run_again_in = max(0.0, seconds)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
 
 
 def workspace_of(output: BrazeOutput) -> str:
@@ -51,58 +60,154 @@ def workspace_of(output: BrazeOutput) -> str:
     return f"{output.rest_host}#{output.api_key_fingerprint[:16]}"
 
 
-def output_forward(*, output_id: int, budget_seconds: float = TASK_BUDGET_SECONDS) -> float | None:
-    """Send due rows of one output for up to ``budget_seconds``.
+def output_forward_run(*, output_id: int, worker: str = "") -> None:
+    """The forwarding task: send for a while, then schedule the next run if rows wait."""
+    schedule.forward_started(output_id=output_id)
+    run_again_in = output_forward(output_id=output_id, worker=worker)
+    if run_again_in is not None:
+        at = timezone.now() + timedelta(seconds=run_again_in)
+        schedule.forward_schedule(output_id=output_id, at=at)
+
+
+def output_forward(
+    *, output_id: int, budget_seconds: float | None = None, worker: str = ""
+) -> float | None:
+    """Send due rows of one output until they run out or the budget is spent.
 
     Returns the seconds after which to run again (rows held back or left), or None when done.
     """
     output = BrazeOutput.objects.select_related("connection").filter(pk=output_id).first()
-    if output is None or output.connection.status != output.connection.Status.ACTIVE:
+    if output is None or output.connection.status != Connection.Status.ACTIVE:
         return None
-    api_key = services.output_api_key(output=output)
-    sender = Sender(output, BrazeTransport(output.rest_host, api_key), workspace_of(output))
-    deadline = time.monotonic() + budget_seconds
-    while time.monotonic() < deadline and not sender.stopped:
-        rows = outbox.outbox_claim_batch(output=output)
-        if not rows:
-            return sender.run_again_in
-        _send_rows(sender, rows, hold_young_tail=True)
-    return sender.run_again_in if sender.stopped else 0.0
-
-
-def _send_rows(sender: Sender, rows: Sequence[Delivery], *, hold_young_tail: bool = False) -> None:
-    objects = [
-        BrazeObject(ObjectKind(r.kind), r.body, r.event_index, None, r.user_key) for r in rows
-    ]
-    by_object = {id(item): row for item, row in zip(objects, rows, strict=True)}
-    plan = build_track_requests(objects, sender.output.forwarding.batch_size_mode)
-    refused = [by_object[id(item)] for item in plan.refused]
-    outbox.outbox_reject(
-        rows=refused, status_code=None, error_class="too_large", error="Object over 100 KB."
-    )
-    batches = [[by_object[id(o)] for o in r.index_map.values()] for r in plan.requests]
-    if hold_young_tail and batches and _hold_back(sender, batches[-1]):
-        batches.pop()
-    for index, request in enumerate(plan.requests[: len(batches)]):
-        if sender.stopped:
-            outbox.outbox_release(rows=[row for batch in batches[index:] for row in batch])
-            return
-        _send_request(
-            sender, request, {key: by_object[id(o)] for key, o in request.index_map.items()}
+    try:
+        api_key = services.output_api_key(output=output)
+    except EncryptionKeyError as error:
+        services.connection_pause(connection=output.connection, reason=_undecryptable(error))
+        return None
+    budget = budget_seconds or delivery_config().forward_budget_seconds
+    with BrazeTransport(output.rest_host, api_key) as transport:
+        sender = Sender(
+            output,
+            transport,
+            workspace_of(output),
+            deadline=time.monotonic() + budget,
+            worker=worker or f"pid {os.getpid()}",
         )
+        return _forward(sender)
 
 
-def _hold_back(sender: Sender, tail: list[Delivery]) -> bool:
-    """Like a batching buffer: a partly filled last request waits up to the linger time for
-    more rows, so a steady trickle still goes out in full requests."""
-    linger = timedelta(seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS)
-    if not linger or len(tail) >= LIMITS[sender.output.forwarding.batch_size_mode][1]:
+def _undecryptable(error: EncryptionKeyError) -> str:
+    return (
+        f"The Server output's API key cannot be decrypted ({error}). Restore the encryption"
+        " key in MPBRAZE_ENCRYPTION_KEYS, or enter the API key again, to resume."
+    )
+
+
+def _forward(sender: Sender) -> float | None:
+    while not sender.stopped:
+        if sender.out_of_time():
+            return 0.0
+        if not _active(sender.output):
+            return None
+        claim = outbox.outbox_claim_batch(output=sender.output)
+        if claim.held_until is not None:
+            sender.wait((claim.held_until - timezone.now()).total_seconds())
+        if not claim.rows:
+            return sender.run_again_in
+        if claim.full:  # more is waiting: let another worker take the next claim meanwhile
+            schedule.forward_schedule(output_id=sender.output.pk)
+        sender.claim = claim
+        _send_rows(sender, claim.rows, whole_claim=claim)
+    return sender.run_again_in
+
+
+def _active(output: BrazeOutput) -> bool:
+    """Paused or disabled meanwhile (by another worker or a marketer): stop claiming."""
+    return Connection.objects.filter(
+        pk=output.connection_id, enabled=True, paused_reason=""
+    ).exists()
+
+
+def _send_rows(
+    sender: Sender, rows: Sequence[Delivery], *, whole_claim: outbox.Claim | None = None
+) -> None:
+    requests, refused = _plan(sender, rows)
+    outbox.outbox_reject(
+        rows=refused, failure=outbox.Failure(None, "too_large", "Object over 100 KB.")
+    )
+    if whole_claim is not None and requests and _hold_back(sender, requests, whole_claim):
+        requests.pop()
+    for index, (request, rows_at) in enumerate(requests):
+        if sender.stopped or sender.out_of_time():
+            outbox.outbox_release(
+                rows=[row for _, left in requests[index:] for row in left.values()]
+            )
+            sender.wait(0.0)
+            return
+        _send_request(sender, request, rows_at)
+
+
+def _plan(
+    sender: Sender, rows: Sequence[Delivery]
+) -> tuple[list[tuple[TrackRequest, RowsAt]], list[Delivery]]:
+    """Requests as ``mapping.requests`` packs them; rows that failed alone before go in
+    smaller requests of their own (halved per such failure) until a bad one stands alone."""
+    mode = sender.output.forwarding.batch_size_mode
+    groups: list[list[Delivery]] = [[row for row in rows if not row.split_depth]]
+    groups += _isolated_chunks([row for row in rows if row.split_depth], LIMITS[mode][0])
+    requests: list[tuple[TrackRequest, RowsAt]] = []
+    refused: list[Delivery] = []
+    for group in groups:
+        objects = [
+            BrazeObject(ObjectKind(r.kind), r.body, r.event_index, None, r.user_key) for r in group
+        ]
+        by_object = {id(item): row for item, row in zip(objects, group, strict=True)}
+        plan = build_track_requests(objects, mode)
+        refused += [by_object[id(item)] for item in plan.refused]
+        for request in plan.requests:
+            rows_at = {key: by_object[id(item)] for key, item in request.index_map.items()}
+            requests.append((request, rows_at))
+    return requests, refused
+
+
+def _isolated_chunks(rows: list[Delivery], per_request: int) -> list[list[Delivery]]:
+    """Whole events, at most ``per_request >> depth`` objects a chunk."""
+    chunks: list[list[Delivery]] = []
+    events: dict[tuple[int, int, int | None], list[Delivery]] = {}
+    for row in rows:
+        events.setdefault((row.split_depth, row.batch_id, row.event_index), []).append(row)
+    for (depth, _batch, _event), event_rows in events.items():
+        cap = max(1, per_request >> depth)
+        last = chunks[-1] if chunks else None
+        same_depth = last is not None and last[0].split_depth == depth
+        if last is not None and same_depth and len(last) + len(event_rows) <= cap:
+            last.extend(event_rows)
+        else:
+            chunks.append(list(event_rows))
+    return chunks
+
+
+def _hold_back(
+    sender: Sender, requests: list[tuple[TrackRequest, RowsAt]], claim: outbox.Claim
+) -> bool:
+    """Like a batching buffer: a partly filled last request goes back to the queue when more
+    rows follow it (the next claim starts with it), or waits up to the linger time for more
+    rows, so a backlog and a steady trickle both go out in full requests."""
+    tail = list(requests[-1][1].values())
+    linger = timedelta(seconds=delivery_config().forward_linger_seconds)
+    full = LIMITS[sender.output.forwarding.batch_size_mode][1]
+    if len(tail) >= full or any(row.split_depth for row in tail):
+        return False
+    if claim.full and len(requests) > 1:
+        outbox.outbox_release(rows=tail)
+        return True
+    if not linger:
         return False
     release_at = min(row.created_at for row in tail) + linger
     if release_at <= timezone.now():
         return False
     outbox.outbox_release(rows=tail, at=release_at)
-    sender.wait(max(0.0, (release_at - timezone.now()).total_seconds()))
+    sender.wait((release_at - timezone.now()).total_seconds())
     return True
 
 
@@ -111,53 +216,59 @@ def _send_request(sender: Sender, request: TrackRequest, rows_at: RowsAt) -> Non
     waited = ratelimit.acquire(sender.workspace, timeout=RATE_LIMIT_WAIT_SECONDS)
     if waited is None:
         outbox.outbox_release(rows=rows)
+        sender.wait(1.0)
         sender.stopped = True
         return
-    attempt = attempts.attempt_start(output=sender.output, request=request, rows_at=rows_at)
+    _keep_lease(sender)
+    attempt = attempts.attempt_start(
+        output=sender.output, request=request, rows_at=rows_at, worker=sender.worker
+    )
     response = sender.transport.track(request.body)
-    attempts.attempt_finish(attempt=attempt, response=response)
     ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
-    OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+    if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in one transaction
+        attempts.attempt_finish(attempt=attempt, response=response)
+        _on_split(sender, rows_at, response)
+        return
+    with transaction.atomic():  # the answer and its effect on the rows: both or neither
+        attempts.attempt_finish(attempt=attempt, response=response)
+        OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+
+
+def _keep_lease(sender: Sender) -> None:
+    claim = sender.claim
+    if claim is not None and claim.lease_left < delivery_config().lease_seconds / 2:
+        outbox.outbox_renew_lease(claim=claim)
+
+
+def _failure(response: TrackResponse) -> outbox.Failure:
+    return outbox.Failure(
+        response.status_code, response.error_class, response.message or response.excerpt
+    )
 
 
 def _on_success(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    sender.accepted_any = True
     outbox.outbox_mark_sent(rows=list(rows_at.values()), status_code=response.status_code)
 
 
 def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    """Braze's ``errors[].index`` counts within the array as sent: map back through it."""
-    by_message: dict[str, list[Delivery]] = {}
-    rejected: set[int] = set()
-    for error in response.errors:
-        row = rows_at.get((str(error.get("input_array")), _int(error.get("index"))))
-        if row is not None and row.pk not in rejected:
-            rejected.add(row.pk)
-            by_message.setdefault(str(error.get("type") or "rejected by Braze"), []).append(row)
-    for message, rows in by_message.items():
-        outbox.outbox_reject(
-            rows=rows,
-            status_code=response.status_code,
-            error_class="braze_object_error",
-            error=message,
-        )
-    accepted = [row for row in rows_at.values() if row.pk not in rejected]
+    sender.accepted_any = True
+    rejected = partial_rejections(rows_at, response.errors)
+    for message, rows in rejected.items():
+        failure = outbox.Failure(response.status_code, "braze_object_error", message)
+        outbox.outbox_reject(rows=rows, failure=failure)
+    refused = {row.pk for rows in rejected.values() for row in rows}
+    accepted = [row for row in rows_at.values() if row.pk not in refused]
     outbox.outbox_mark_sent(rows=accepted, status_code=response.status_code)
 
 
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return -1
-
-
 def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    # Other requests of this run got through: this failure is these rows' own, so their
+    # next request is smaller, until a row that Braze cannot take stands alone.
     _retried, dead = outbox.outbox_retry_later(
-        rows=list(rows_at.values()),
-        status_code=response.status_code,
-        error_class=response.error_class,
-        error=response.message or response.excerpt,
+        rows=list(rows_at.values()), failure=_failure(response), isolate=sender.accepted_any
     )
+    sender.wait(delivery_config().retry_backoff_seconds[0] * 0.8)
     if dead:
         logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)
 
@@ -167,7 +278,7 @@ def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
     until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
     ratelimit.block_until(sender.workspace, until)
     outbox.outbox_release(rows=list(rows_at.values()), at=until)
-    sender.wait(max(0.0, (until - timezone.now()).total_seconds()))
+    sender.wait((until - timezone.now()).total_seconds())
     sender.stopped = True
 
 
@@ -175,12 +286,7 @@ def _on_split(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
     """A whole-request 400/413: bisect until the bad objects stand alone, then reject them."""
     rows = list(rows_at.values())
     if len(rows) == 1:
-        outbox.outbox_reject(
-            rows=rows,
-            status_code=response.status_code,
-            error_class=response.error_class,
-            error=response.message or response.excerpt,
-        )
+        outbox.outbox_reject(rows=rows, failure=_failure(response))
         return
     middle = len(rows) // 2
     for half in (rows[:middle], rows[middle:]):
@@ -205,23 +311,13 @@ def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
 
 
 def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    if _is_configuration_problem(response):  # the endpoint is wrong, not these objects
+    if is_configuration_problem(response.status_code):  # the endpoint is wrong, not the rows
         reason = (
             f"Braze could not be reached as configured: {response.message or response.error_class}"
         )
         _pause(sender, rows_at, f"{reason}. Check the REST endpoint to resume.")
         return
-    outbox.outbox_reject(
-        rows=list(rows_at.values()),
-        status_code=response.status_code,
-        error_class=response.error_class,
-        error=response.message or response.excerpt,
-    )
-
-
-def _is_configuration_problem(response: TrackResponse) -> bool:
-    status = response.status_code
-    return status is None or status == 404 or 300 <= status < 400
+    outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
 
 
 OUTCOME_HANDLERS = {
@@ -229,7 +325,6 @@ OUTCOME_HANDLERS = {
     TrackOutcome.PARTIAL: _on_partial,
     TrackOutcome.RETRY: _on_retry,
     TrackOutcome.RATE_LIMITED: _on_rate_limited,
-    TrackOutcome.SPLIT: _on_split,
     TrackOutcome.UNAUTHORIZED: _on_unauthorized,
     TrackOutcome.REJECTED: _on_rejected,
 }

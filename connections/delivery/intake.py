@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from connections.delivery import schedule
 from connections.delivery.models import InboundBatch
 from connections.models import Connection
 
@@ -17,16 +20,34 @@ def batch_content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def batches_receive(
+    *, connection: Connection, payloads: Sequence[dict[str, Any]], historical: bool = False
+) -> list[tuple[InboundBatch, bool]]:
+    """Store every batch or none, then publish their mapping in one message after commit.
+
+    The publish is one bounded attempt: when the broker is down the batches are committed
+    all the same and the sweeper publishes them later, so the caller can answer at once.
+    """
+    with transaction.atomic():
+        results = [
+            batch_receive(connection=connection, payload=payload, historical=historical)
+            for payload in payloads
+        ]
+    created = [batch.pk for batch, new in results if new]
+    if created:
+        transaction.on_commit(lambda: schedule.batches_enqueue(batch_ids=created), robust=True)
+    return results
+
+
 def batch_receive(
     *, connection: Connection, payload: dict[str, Any], historical: bool = False
 ) -> tuple[InboundBatch, bool]:
     """Store one batch unless it was seen before; returns (batch, created).
 
-    A repeated ``source_request_id`` or identical content is accepted and not stored twice.
-    Mapping is enqueued only after the surrounding transaction commits.
+    A repeated ``source_request_id`` or identical content is accepted and not stored twice
+    (within the de-duplication window: older batches are pruned). Publishing is the
+    caller's: ``batches_receive`` does it once per request.
     """
-    from connections.delivery.tasks import batch_map
-
     source_request_id = str(payload.get("source_request_id") or "")[:200]
     content_hash = batch_content_hash(payload)
     try:
@@ -37,11 +58,11 @@ def batch_receive(
                 content_hash=content_hash,
                 historical=historical,
                 payload=payload,
+                enqueued_at=timezone.now(),
+                enqueue_count=1,
             )
     except IntegrityError:
         return _existing(connection, source_request_id, content_hash), False
-    # robust: a broker hiccup must not turn a committed batch into a 500; the sweeper re-enqueues.
-    transaction.on_commit(lambda: batch_map.delay(batch.pk), robust=True)
     return batch, True
 
 

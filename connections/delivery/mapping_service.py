@@ -7,15 +7,18 @@ a crash anywhere leaves the batch ``received``, and the sweeper maps it again.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from connections import services
+from connections.delivery import schedule
+from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, InboundBatch
-from connections.models import APP_PLATFORMS, BrazeOutput, Platform
+from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
 from mapping.services import mapping_issues_record
@@ -40,11 +43,41 @@ def output_mapping_context(output: BrazeOutput, *, now: datetime | None = None) 
     )
 
 
+def batches_map(*, batch_ids: Sequence[int]) -> None:
+    """Map each batch in its own transaction, then schedule one forward per output."""
+    mapped = [batch_map(batch_id=batch_id) for batch_id in batch_ids]
+    linger = timedelta(seconds=delivery_config().forward_linger_seconds)
+    for output_id in sorted({output_id for output_id in mapped if output_id is not None}):
+        schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
+
+
 def batch_map(*, batch_id: int) -> int | None:
-    """Map one batch; returns the forwarding output's id when rows were queued."""
+    """Map one batch; returns the forwarding output's id when rows were queued.
+
+    The attempt is counted in a commit of its own first, so a batch that crashes its worker
+    (or fails for any reason) is counted too, and marked failed after the last attempt.
+    """
+    config = delivery_config()
+    taken = InboundBatch.objects.filter(
+        pk=batch_id,
+        status=InboundBatch.Status.RECEIVED,
+        map_attempts__lt=config.mapping_max_attempts,
+    ).update(map_attempts=F("map_attempts") + 1)
+    if not taken:
+        _fail_if_exhausted(batch_id, config.mapping_max_attempts)
+        return None
+    try:
+        return _map_batch(batch_id)
+    except Exception as error:  # recorded on the batch; the sweeper tries again
+        logger.exception("Mapping batch %s failed", batch_id)
+        _record_failure(batch_id, error, config.mapping_max_attempts)
+        return None
+
+
+def _map_batch(batch_id: int) -> int | None:
     with transaction.atomic():
         batch = (
-            InboundBatch.objects.select_for_update()
+            InboundBatch.objects.select_for_update(of=("self",))
             .filter(pk=batch_id, status=InboundBatch.Status.RECEIVED)
             .select_related("connection")
             .first()
@@ -56,20 +89,45 @@ def batch_map(*, batch_id: int) -> int | None:
             _wait_for_server_output(batch)
             return None
         count = _map_into_outbox(batch, output)
-    if count:
-        from connections.delivery.tasks import output_forward
+    return output.pk if count else None
 
-        linger = settings.MPBRAZE_FORWARD_LINGER_SECONDS
-        transaction.on_commit(
-            lambda: output_forward.apply_async((output.pk,), countdown=linger), robust=True
+
+def _record_failure(batch_id: int, error: Exception, max_attempts: int) -> None:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    InboundBatch.objects.filter(pk=batch_id, status=InboundBatch.Status.RECEIVED).update(
+        error=message
+    )
+    _fail_if_exhausted(batch_id, max_attempts)
+
+
+def _fail_if_exhausted(batch_id: int, max_attempts: int) -> None:
+    batch = InboundBatch.objects.filter(
+        pk=batch_id, status=InboundBatch.Status.RECEIVED, map_attempts__gte=max_attempts
+    )
+    for error in batch.values_list("error", flat=True):
+        reason = (
+            f"Mapping failed {max_attempts} times; last error: {error or 'the worker was lost'}"
         )
-    return output.pk
+        batch.update(status=InboundBatch.Status.FAILED, error=reason[:2000])
+
+
+def batches_resume_waiting(*, connection: Connection) -> int:
+    """A Server output now exists: map the batches that waited for one."""
+    waiting = InboundBatch.objects.filter(connection=connection, status=InboundBatch.Status.WAITING)
+    ids = list(waiting.values_list("pk", flat=True))
+    InboundBatch.objects.filter(pk__in=ids).update(
+        status=InboundBatch.Status.RECEIVED, error="", enqueued_at=timezone.now()
+    )
+    transaction.on_commit(lambda: schedule.batches_enqueue(batch_ids=ids), robust=True)
+    return len(ids)
 
 
 def _wait_for_server_output(batch: InboundBatch) -> None:
-    batch.map_attempts += 1
+    """Not a failure: kept (and not retried) until a Server output is added."""
+    batch.status = InboundBatch.Status.WAITING
     batch.error = NO_SERVER_OUTPUT
-    batch.save(update_fields=["map_attempts", "error"])
+    batch.map_attempts = max(0, batch.map_attempts - 1)
+    batch.save(update_fields=["status", "map_attempts", "error"])
 
 
 def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
@@ -88,9 +146,8 @@ def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
     )
     batch.status = InboundBatch.Status.MAPPED
     batch.mapped_at = now
-    batch.map_attempts += 1
     batch.error = ""
-    batch.save(update_fields=["status", "mapped_at", "map_attempts", "error"])
+    batch.save(update_fields=["status", "mapped_at", "error"])
     return len(rows)
 
 

@@ -17,6 +17,7 @@ class InboundBatch(models.Model):
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
+        WAITING = "waiting", "Waiting for a Server output"
         MAPPED = "mapped", "Mapped"
         FAILED = "failed", "Could not be mapped"
 
@@ -30,6 +31,10 @@ class InboundBatch(models.Model):
     map_attempts = models.PositiveIntegerField(default=0)
     mapped_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its mapping message was last published."
+    )
+    enqueue_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "inbound batches"
@@ -43,7 +48,17 @@ class InboundBatch(models.Model):
                 name="batch_source_request_once",
             ),
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="batch_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="batch_status_received"),
+            # The sweeper's "how far has the mapping queue got?": the newest mapped batch.
+            models.Index(fields=["mapped_at"], name="batch_mapped_at"),
+            # Backpressure counts and the sweeper's fair scan, per connection.
+            models.Index(
+                fields=["connection", "status", "enqueued_at"],
+                condition=Q(status__in=["received", "waiting"]),
+                name="batch_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Batch #{self.pk} ({self.connection})"
@@ -78,6 +93,12 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(
+        max_length=32, blank=True, help_text="The claim that holds this row while it is sent."
+    )
+    split_depth = models.PositiveSmallIntegerField(
+        default=0, help_text="Halvings of its request size after failures only it shared."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error_class = models.CharField(max_length=40, blank=True)
@@ -93,6 +114,27 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["connection", "status"], name="delivery_connection_status"),
+            # The claim: one output's queued rows in (batch, sequence) order.
+            models.Index(
+                fields=["output", "batch", "sequence"],
+                condition=Q(status="queued"),
+                name="delivery_claimable",
+            ),
+            # The sweeper's "when is this output next due?", one index probe per output.
+            models.Index(
+                fields=["output", "next_attempt_at"],
+                condition=Q(status="queued"),
+                name="delivery_output_due",
+            ),
+            # Per-user order: is an earlier row of this user still pending?
+            models.Index(
+                fields=["output", "user_key"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="delivery_user_pending",
+            ),
+            models.Index(
+                fields=["lease_until"], condition=Q(status="sending"), name="delivery_leased"
+            ),
         ]
         permissions = [("replay_delivery", "Can replay failed deliveries")]
 
@@ -116,6 +158,7 @@ class DeliveryAttempt(models.Model):
         SPLIT = "split", "Whole request refused; split and resent"
         REJECTED = "rejected", "Rejected"
         UNAUTHORIZED = "unauthorized", "Key refused; connection paused"
+        UNKNOWN = "unknown", "Outcome unknown (worker lost mid-send); resent"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="attempts")
     output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="attempts")
@@ -123,6 +166,8 @@ class DeliveryAttempt(models.Model):
     index_map = models.JSONField(
         default=dict, help_text="Array name → delivery ids in the order sent."
     )
+    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="The process that sent it.")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -140,3 +185,20 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt #{self.pk} ({self.get_outcome_display()})"
+
+
+class ForwardSchedule(models.Model):
+    """At most one pending forwarding message per output: when it is due, or none.
+
+    A conditional update of ``due_at`` decides who publishes, so mapping, the sweeper and
+    the forwarder itself never queue a second message for an output that already has one.
+    """
+
+    output = models.OneToOneField(
+        BrazeOutput, on_delete=models.CASCADE, primary_key=True, related_name="forward_schedule"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Forwarding of output #{self.pk} due {self.due_at or 'never'}"

@@ -1,74 +1,170 @@
 """Outbox row state changes: claim, sent, rejected, retry with backoff, dead, released.
 
-Every change is a conditional update on rows this worker claimed (status ``sending``), so a
-row is never sent by two workers and a late worker cannot overwrite another's result.
+A claim stamps its rows with a token. Every later change is a conditional update on rows
+still ``sending`` under that token, so a worker whose lease expired (and whose rows another
+worker claimed since) changes nothing: a row is never finished by two workers.
 """
 
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
 from connections.models import BrazeOutput
 
 Status = Delivery.Status
 JITTER = 0.2
+# A user's later rows wait this long for an earlier row another worker is sending.
+ORDER_HOLD = timedelta(seconds=1)
 
 
-def claim_limit() -> int:
-    return int(getattr(settings, "MPBRAZE_OUTBOX_CLAIM_SIZE", 750))
+@dataclass
+class Claim:
+    """Rows one worker holds under ``token`` until ``lease_until``."""
+
+    token: str
+    rows: list[Delivery]
+    full: bool = False  # the claim reached its limit: more due rows are waiting
+    held_until: datetime | None = None  # the soonest a row held back for order comes due
+    lease_until: datetime | None = None
+
+    @property
+    def lease_left(self) -> float:
+        if self.lease_until is None:
+            return 0.0
+        return (self.lease_until - timezone.now()).total_seconds()
 
 
-def backoff_schedule() -> list[float]:
-    """About 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, then every 4 h (SPEC §6)."""
-    return list(getattr(settings, "MPBRAZE_RETRY_BACKOFF_SECONDS", [5, 30, 120, 600]))
+@dataclass(frozen=True)
+class Failure:
+    """Why a request failed, as stored on its rows."""
+
+    status_code: int | None
+    error_class: str
+    error: str
+    fields: dict[str, object] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "fields",
+            {
+                "lease_until": None,
+                "attempts": F("attempts") + 1,
+                "last_status_code": self.status_code,
+                "error_class": self.error_class[:40],
+                "last_error": self.error[:2000],
+            },
+        )
 
 
-def lease_seconds() -> int:
-    return int(getattr(settings, "MPBRAZE_OUTBOX_LEASE_SECONDS", 300))
+def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Claim:
+    """Claim due rows of ``output`` in (batch, sequence) order, never cutting an event in two.
 
-
-def retry_max_age() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "MPBRAZE_RETRY_MAX_AGE_HOURS", 24)))
-
-
-def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> list[Delivery]:
-    """Claim due rows of ``output`` in (batch, sequence) order, never cutting an event in two."""
-    limit = limit or claim_limit()
+    Only the rows are locked (``of=("self",)``), with ``skip_locked``: other workers claim
+    the next rows of the same output meanwhile. A user's rows wait while an earlier row of
+    theirs is still pending (in backoff, or being sent by another worker), so Braze sees each
+    user's objects in order.
+    """
+    config = delivery_config()
+    limit = limit or config.claim_size
     now = timezone.now()
+    claim = Claim(uuid.uuid4().hex, [])
     with transaction.atomic():
         rows = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
-            # A connection paused or disabled meanwhile (by another worker) stops the claims.
-            .filter(connection__enabled=True, connection__paused_reason="")
             .order_by("batch_id", "sequence")[:limit]
         )
-        rows = _whole_events(rows, limit)
+        claim.full = len(rows) >= limit
+        rows = _whole_users(rows, limit)
+        rows, claim.held_until = _hold_for_order(output, rows, now)
+        claim.lease_until = now + timedelta(seconds=config.lease_seconds)
         Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
-            status=Status.SENDING, lease_until=now + timedelta(seconds=lease_seconds())
+            status=Status.SENDING, lease_until=claim.lease_until, claim_token=claim.token
         )
-    return rows
+    for row in rows:
+        row.status, row.claim_token = Status.SENDING, claim.token
+        row.lease_until = claim.lease_until
+    claim.rows = rows
+    return claim
 
 
-def _whole_events(rows: list[Delivery], limit: int) -> list[Delivery]:
-    """A full claim may end mid-event: leave that event's rows for the next claim."""
+def _whole_users(rows: list[Delivery], limit: int) -> list[Delivery]:
+    """A full claim may end mid-user: leave the last user's rows to the next claim, so two
+    workers claiming one after the other never split a user (and hold nobody back). A user
+    with more rows than a claim holds is cut between events instead."""
     if len(rows) < limit:
         return rows
-    last = (rows[-1].batch_id, rows[-1].event_index)
-    kept = [row for row in rows if (row.batch_id, row.event_index) != last]
-    return kept or rows
+    last_user = rows[-1].user_key
+    kept = [row for row in rows if row.user_key != last_user]
+    if kept:
+        return kept
+    last_event = (rows[-1].batch_id, rows[-1].event_index)
+    return [row for row in rows if (row.batch_id, row.event_index) != last_event] or rows
 
 
-def _claimed(rows: Sequence[Delivery]):  # type: ignore[no-untyped-def]
-    return Delivery.objects.filter(pk__in=[row.pk for row in rows], status=Status.SENDING)
+def _hold_for_order(
+    output: BrazeOutput, rows: list[Delivery], now: datetime
+) -> tuple[list[Delivery], datetime | None]:
+    """Drop from the claim the users who still have an earlier row pending elsewhere.
+
+    Their rows (locked by this transaction) get a new due time: the earlier row's, or a
+    moment from now when it is being sent. Returns the rows kept and the soonest hold.
+    """
+    first: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        if row.user_key:
+            first.setdefault(row.user_key, (row.batch_id, row.sequence))
+    if not first:
+        return rows, None
+    claimed = {row.pk for row in rows}
+    pending = (
+        Delivery.objects.filter(
+            output=output,
+            status__in=(Status.QUEUED, Status.SENDING),
+            user_key__in=list(first),
+            batch_id__lte=max(batch for batch, _ in first.values()),
+        )
+        .order_by()
+        .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
+    )
+    hold: dict[str, datetime] = {}
+    for pk, user, batch_id, sequence, status, due in pending:
+        if pk in claimed or (batch_id, sequence) >= first[user]:
+            continue
+        until = max(due, now) if status == Status.QUEUED else now
+        hold[user] = max(hold.get(user, now), until + ORDER_HOLD)
+    if not hold:
+        return rows, None
+    for user, until in hold.items():
+        held = [row.pk for row in rows if row.user_key == user]
+        Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
+    return [row for row in rows if row.user_key not in hold], min(hold.values())
+
+
+def _claimed(rows: Sequence[Delivery]) -> QuerySet[Delivery]:
+    """The rows still held by the claim they were taken under (none if it was lost)."""
+    if not rows:
+        return Delivery.objects.none()
+    return Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], status=Status.SENDING, claim_token=rows[0].claim_token
+    )
+
+
+def outbox_renew_lease(*, claim: Claim) -> int:
+    """Extend the lease of what the claim still holds (long rate-limit waits, bisections)."""
+    claim.lease_until = timezone.now() + timedelta(seconds=delivery_config().lease_seconds)
+    return _claimed(claim.rows).update(lease_until=claim.lease_until)
 
 
 def outbox_mark_sent(*, rows: Sequence[Delivery], status_code: int | None) -> int:
@@ -83,65 +179,50 @@ def outbox_mark_sent(*, rows: Sequence[Delivery], status_code: int | None) -> in
     )
 
 
-def outbox_reject(
-    *, rows: Sequence[Delivery], status_code: int | None, error_class: str, error: str
-) -> int:
-    return _claimed(rows).update(
-        status=Status.REJECTED,
-        attempts=F("attempts") + 1,
-        lease_until=None,
-        last_status_code=status_code,
-        error_class=error_class[:40],
-        last_error=error[:2000],
-    )
+def outbox_reject(*, rows: Sequence[Delivery], failure: Failure) -> int:
+    """Braze refused these objects for what they hold: final, kept for the audit."""
+    return _claimed(rows).update(status=Status.REJECTED, **failure.fields)
 
 
 def outbox_release(*, rows: Sequence[Delivery], at: datetime | None = None) -> int:
-    """Put rows back in the queue without spending a retry (rate limits, paused connections)."""
+    """Put rows back in the queue without spending a retry (rate limits, pauses, deadlines)."""
     return _claimed(rows).update(
         status=Status.QUEUED, lease_until=None, next_attempt_at=at or timezone.now()
     )
 
 
 def backoff_delay(attempt: int) -> timedelta:
-    schedule = backoff_schedule()
-    base = schedule[min(attempt, len(schedule)) - 1]
+    schedule = delivery_config().retry_backoff_seconds
+    base = schedule[min(max(attempt, 1), len(schedule)) - 1]
     return timedelta(seconds=base * random.uniform(1 - JITTER, 1 + JITTER))
 
 
 def outbox_retry_later(
-    *, rows: Sequence[Delivery], status_code: int | None, error_class: str, error: str
+    *, rows: Sequence[Delivery], failure: Failure, isolate: bool = False
 ) -> tuple[int, int]:
-    """Schedule a retry with backoff, or dead-letter rows older than the retry window.
+    """Schedule a retry with backoff, or dead-letter rows past the retry window or budget.
 
     One update per group of rows sharing an attempt count (usually the whole request), so a
-    failing request costs a query or two, not one per object. Returns (retried, dead).
+    failing request costs a query or two, not one per object. ``isolate`` halves the
+    request these rows travel in next time (a failure they alone met). Returns (retried, dead).
     """
+    config = delivery_config()
     now = timezone.now()
-    failure = {
-        "lease_until": None,
-        "attempts": F("attempts") + 1,
-        "last_status_code": status_code,
-        "error_class": error_class[:40],
-        "last_error": error[:2000],
-    }
-    too_old = now - retry_max_age()
-    dead = _claimed(rows).filter(created_at__lte=too_old).update(status=Status.DEAD, **failure)
+    exhausted = Q(created_at__lte=now - config.retry_max_age) | Q(
+        attempts__gte=config.retry_max_attempts - 1
+    )
+    dead = _claimed(rows).filter(exhausted).update(status=Status.DEAD, **failure.fields)
+    changes = dict(failure.fields)
+    if isolate:
+        changes["split_depth"] = F("split_depth") + 1
     retried = 0
     for attempts in {row.attempts for row in rows}:
         retried += (
             _claimed(rows)
-            .filter(attempts=attempts, created_at__gt=too_old)
+            .filter(attempts=attempts)
+            .exclude(exhausted)
             .update(
-                status=Status.QUEUED, next_attempt_at=now + backoff_delay(attempts + 1), **failure
+                status=Status.QUEUED, next_attempt_at=now + backoff_delay(attempts + 1), **changes
             )
         )
     return retried, dead
-
-
-def outbox_recover_expired_leases(*, now: datetime | None = None) -> int:
-    """Rows claimed by a worker that died: back to the queue (the attempt may have happened)."""
-    now = now or timezone.now()
-    return Delivery.objects.filter(status=Status.SENDING, lease_until__lt=now).update(
-        status=Status.QUEUED, lease_until=None, next_attempt_at=now
-    )

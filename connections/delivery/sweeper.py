@@ -1,58 +1,114 @@
 """The beat sweeper: finds work whose Celery message was lost and hands it out again.
 
 The database is the system of record, so a lost broker message, a crashed worker or a restart
-costs a delay of one sweep, never data.
+costs a delay of one sweep, never data. The sweeper publishes only what is truly overdue: an
+output's forwarding when it has due rows and no pending message, a batch's mapping when the
+queue has moved past its message (or the broker is empty), never a second copy of a message
+that is still waiting its turn.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.conf import settings
+from django.db.models import Min
 from django.utils import timezone
 
-from connections.delivery import attempts, outbox
+from connections.delivery import attempts, schedule
+from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, InboundBatch
+from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
+from connections.models import BrazeOutput, Connection, Platform
 
-SWEEP_BATCH_LIMIT = 1000
+logger = logging.getLogger(__name__)
+SWEEP_BATCH_LIMIT = 2000  # batches re-enqueued per sweep, shared fairly by connections
+SWEEP_OUTPUT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
 class SweepReport:
-    leases_recovered: int
+    leases: RecoveryReport
     outputs_enqueued: int
     batches_enqueued: int
     pruned: int
 
 
-def deliveries_sweep() -> SweepReport:
-    from connections.delivery.tasks import batch_map, output_forward
-
-    now = timezone.now()
-    recovered = outbox.outbox_recover_expired_leases(now=now)
-    outputs = _outputs_with_due_rows(now)
-    for output_id in outputs:
-        output_forward.delay(output_id)
-    batches = _batches_left_unmapped(now)
-    for batch_id in batches:
-        batch_map.delay(batch_id)
-    return SweepReport(recovered, len(outputs), len(batches), attempts.attempts_prune(now=now))
+def deliveries_sweep(*, now: datetime | None = None) -> SweepReport:
+    now = now or timezone.now()
+    leases = outbox_recover_expired_leases(now=now)
+    outputs = _schedule_due_outputs(now)
+    batches = _enqueue_lost_batches(now)
+    return SweepReport(leases, outputs, batches, attempts.attempts_prune(now=now))
 
 
-def _outputs_with_due_rows(now) -> list[int]:  # type: ignore[no-untyped-def]
-    due = Delivery.objects.filter(
-        status=Delivery.Status.QUEUED,
-        next_attempt_at__lte=now,
-        connection__enabled=True,
-        connection__paused_reason="",
+def _schedule_due_outputs(now: datetime) -> int:
+    """One index probe per active Server output: when is its next row due?"""
+    horizon = now + timedelta(seconds=delivery_config().sweep_seconds)
+    outputs = BrazeOutput.objects.filter(
+        platform=Platform.SERVER, connection__enabled=True, connection__paused_reason=""
+    ).order_by("pk")
+    scheduled = 0
+    for output_id in outputs.values_list("pk", flat=True)[:SWEEP_OUTPUT_LIMIT]:
+        soonest = Delivery.objects.filter(
+            output_id=output_id, status=Delivery.Status.QUEUED
+        ).aggregate(due=Min("next_attempt_at"))["due"]
+        if soonest is not None and soonest <= horizon:
+            scheduled += schedule.forward_schedule(output_id=output_id, at=soonest)
+    return scheduled
+
+
+def _enqueue_lost_batches(now: datetime) -> int:
+    """Received batches whose mapping message is gone, a fair share per connection."""
+    grace = timedelta(seconds=delivery_config().mapping_grace_seconds)
+    frontier = _consumed_frontier()
+    broker_empty = broker_queue_depth() == 0
+    connections = list(Connection.objects.order_by("pk").values_list("pk", flat=True))
+    share = max(50, SWEEP_BATCH_LIMIT // max(1, len(connections)))
+    lost: list[int] = []
+    for connection_id in connections:
+        stale = InboundBatch.objects.filter(
+            connection_id=connection_id,
+            status=InboundBatch.Status.RECEIVED,
+            enqueued_at__lt=now - grace,
+        )
+        if not broker_empty:
+            if frontier is None:
+                continue  # nothing was consumed yet: every message may still be waiting
+            stale = stale.filter(enqueued_at__lt=frontier - grace)
+        lost += stale.order_by("enqueued_at").values_list("pk", flat=True)[:share]
+    if lost:
+        schedule.batches_mark_enqueued(batch_ids=lost)
+        schedule.batches_enqueue(batch_ids=lost)
+    return len(lost)
+
+
+def _consumed_frontier() -> datetime | None:
+    """When the newest batch that was mapped had been enqueued: the queue is FIFO, so a
+    batch enqueued well before it whose message has not been consumed has lost it."""
+    last = (
+        InboundBatch.objects.filter(mapped_at__isnull=False)
+        .order_by("-mapped_at")
+        .values_list("enqueued_at", flat=True)
+        .first()
     )
-    return list(due.values_list("output_id", flat=True).distinct().order_by("output_id"))
+    return last
 
 
-def _batches_left_unmapped(now) -> list[int]:  # type: ignore[no-untyped-def]
-    grace = timedelta(seconds=float(getattr(settings, "MPBRAZE_MAPPING_GRACE_SECONDS", 60)))
-    stale = InboundBatch.objects.filter(
-        status=InboundBatch.Status.RECEIVED, received_at__lt=now - grace
-    )
-    return list(stale.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH_LIMIT])
+def broker_queue_depth() -> int | None:
+    """Messages waiting in the task queue, or None when the broker cannot be asked."""
+    from mpbraze.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+            channel: Any = connection.default_channel
+            declared = channel.queue_declare(
+                queue=app.conf.task_default_queue, durable=True, auto_delete=False
+            )
+            return int(declared.message_count)
+    except Exception:  # the broker is down or cannot tell: assume messages may be waiting
+        logger.warning("Could not read the task queue's depth", exc_info=True)
+        return None

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import os
+
+from celery import Task, shared_task
+
+
+@shared_task(name="mpbraze.batches_map")
+def batches_map(batch_ids: list[int]) -> None:
+    """Map stored batches into outbox rows (each quietly skipped when gone or mapped)."""
+    from connections.delivery import mapping_service
+
+    mapping_service.batches_map(batch_ids=batch_ids)
 
 
 @shared_task(name="mpbraze.batch_map")
 def batch_map(batch_id: int) -> None:
-    """Map one stored batch into outbox rows (returns quietly when gone or already mapped)."""
-    from connections.delivery import mapping_service
-
-    mapping_service.batch_map(batch_id=batch_id)
+    """One batch: kept for messages published by earlier versions."""
+    batches_map([batch_id])
 
 
-@shared_task(name="mpbraze.output_forward")
-def output_forward(output_id: int) -> None:
-    """Send one output's due rows for a while; run again when rows wait or remain."""
+@shared_task(bind=True, name="mpbraze.output_forward")
+def output_forward(self: Task, output_id: int) -> None:
+    """Send one output's due rows for a while; schedule the next run when rows wait."""
     from connections.delivery import forwarder
 
-    run_again_in = forwarder.output_forward(output_id=output_id)
-    if run_again_in is not None:
-        output_forward.apply_async((output_id,), countdown=run_again_in)
+    worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
+    forwarder.output_forward_run(output_id=output_id, worker=worker)
 
 
 @shared_task(name="mpbraze.deliveries_sweep")

@@ -15,39 +15,40 @@ from django.http import HttpRequest, UnreadablePostError
 
 from connections.delivery.models import InboundBatch
 from connections.inbound.errors import Refusal, bad_request, payload_too_large, retry_later
+from connections.models import Connection
 
-DEFAULT_MAX_REQUEST_BYTES: Final = 256 * 1024
-DEFAULT_MAX_BATCH_BYTES: Final = 128 * 1024
-DEFAULT_MAX_PENDING_BATCHES: Final = 100_000
 # The SDK blocks its whole process for Retry-After seconds after a 429: keep the wait short.
 BACKPRESSURE_RETRY_AFTER_SECONDS: Final = 30
 DATABASE_RETRY_AFTER_SECONDS: Final = 10
 
 
 def max_request_bytes() -> int:
-    return int(getattr(settings, "MPBRAZE_INBOUND_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES))
+    return int(settings.MPBRAZE_INBOUND_MAX_REQUEST_BYTES)
 
 
 def max_batch_bytes() -> int:
-    return int(getattr(settings, "MPBRAZE_INBOUND_MAX_BATCH_BYTES", DEFAULT_MAX_BATCH_BYTES))
+    return int(settings.MPBRAZE_INBOUND_MAX_BATCH_BYTES)
 
 
 def max_pending_batches() -> int:
-    return int(
-        getattr(settings, "MPBRAZE_INBOUND_MAX_PENDING_BATCHES", DEFAULT_MAX_PENDING_BATCHES)
-    )
+    return int(settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES)
 
 
-def ensure_queue_has_room() -> None:
-    """429 while more batches than the limit wait to be mapped (workers behind or stopped)."""
+def ensure_queue_has_room(connection: Connection) -> None:
+    """429 while more of this connection's batches than the limit wait to be mapped (its
+    workers behind, or no Server output yet); other connections are not affected."""
     limit = max_pending_batches()
-    waiting = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED).order_by()
+    waiting = InboundBatch.objects.filter(
+        connection=connection,
+        status__in=(InboundBatch.Status.RECEIVED, InboundBatch.Status.WAITING),
+    ).order_by()
     # OFFSET limit LIMIT 1 stops counting at the limit instead of counting the whole backlog.
     if waiting[limit : limit + 1].exists():
         raise retry_later(
             429,
             "TOO_MANY_REQUESTS",
-            f"More than {limit} batches are waiting to be processed; retry later.",
+            f"More than {limit} batches of this connection are waiting to be processed;"
+            " retry later.",
             seconds=BACKPRESSURE_RETRY_AFTER_SECONDS,
         )
 

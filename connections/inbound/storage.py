@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DataError, transaction
+from django.db import DataError
 
-from connections.delivery.intake import batch_receive
+from connections.delivery.intake import batches_receive
 from connections.inbound.errors import Refusal, bad_request
 from connections.models import Connection
 
@@ -23,11 +23,7 @@ def batches_store(
     errors propagate: the view answers 503 and the client resends.
     """
     try:
-        with transaction.atomic():
-            results = [
-                batch_receive(connection=connection, payload=batch, historical=historical)
-                for batch in batches
-            ]
+        results = batches_receive(connection=connection, payloads=batches, historical=historical)
     except DataError:
         # The database refused a value the checks let through: resending would not help.
         logger.exception("Inbound batch refused by the database (connection %s)", connection.pk)

@@ -45,7 +45,7 @@ def _ingest(request: HttpRequest, parse: Parser, *, historical: bool) -> HttpRes
     try:
         connection = auth.authenticate(request)
         auth.ensure_ingest_enabled(connection)
-        limits.ensure_queue_has_room()
+        limits.ensure_queue_has_room(connection)
         batches = parse(limits.read_body(request), max_batch_bytes=limits.max_batch_bytes())
         batches_store(connection=connection, batches=batches, historical=historical)
     except Refusal as refusal:

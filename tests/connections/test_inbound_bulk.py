@@ -39,7 +39,7 @@ def test_it_stores_every_batch_of_a_bulk_request(
     assert [batch.source_request_id for batch in stored] == ["req-0", "req-1", "req-2"]
     assert {batch.payload["user_identities"]["customer_id"] for batch in stored} == {"cust-42"}
     assert not any(batch.historical for batch in stored)
-    assert len(callbacks) == 3
+    assert len(callbacks) == 1  # one mapping message for the whole request, not one per batch
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from connections.delivery import intake
 from connections.delivery.models import InboundBatch
-from connections.inbound import limits, storage
+from connections.inbound import limits
 from connections.inbound.errors import Refusal
 from connections.models import Connection
 from tests.connections.inbound_helpers import Sender, error_body, sdk_batch
@@ -111,9 +111,24 @@ def test_it_answers_429_with_retry_after_when_too_many_batches_wait(
     assert response.status_code == 429
     assert response["Retry-After"] == "30"
     assert response.json() == error_body(
-        "TOO_MANY_REQUESTS", "More than 2 batches are waiting to be processed; retry later."
+        "TOO_MANY_REQUESTS",
+        "More than 2 batches of this connection are waiting to be processed; retry later.",
     )
     assert InboundBatch.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_one_connection_behind_does_not_get_another_refused(
+    sender: Sender, client: Client, settings: SettingsWrapper
+) -> None:
+    from connections import services
+
+    settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 2
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(3)])
+    other = Sender(client, services.connection_create(name="Other app")[0])
+
+    assert sender.post("/v2/events", sdk_batch(mpid=99)).status_code == 429
+    assert other.post("/v2/events", sdk_batch(mpid=99)).status_code == 202
 
 
 @pytest.mark.django_db
@@ -141,7 +156,7 @@ def test_it_answers_503_with_retry_after_and_keeps_nothing_when_the_database_fai
             raise OperationalError("server closed the connection unexpectedly")
         return intake.batch_receive(**kwargs)
 
-    monkeypatch.setattr(storage, "batch_receive", fail_on_the_third)
+    monkeypatch.setattr(intake, "batch_receive", fail_on_the_third)
 
     response = sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(4)])
 
@@ -160,7 +175,7 @@ def test_it_answers_400_when_the_database_refuses_a_value(
     def refuse(**kwargs: Any) -> tuple[InboundBatch, bool]:
         raise DataError("value out of range")
 
-    monkeypatch.setattr(storage, "batch_receive", refuse)
+    monkeypatch.setattr(intake, "batch_receive", refuse)
 
     response = sender.post("/v2/events", sdk_batch())
 

@@ -78,17 +78,15 @@ def test_a_failure_mid_mapping_leaves_the_batch_to_be_mapped_again_with_nothing_
             raise OperationalError("the database went away")
         return execute(sql, *args)
 
-    with (
-        db.execute_wrapper(database_fails_on_issue_insert),
-        pytest.raises(Exception, match="went away"),
-    ):
-        mapping_service.batch_map(batch_id=batch.pk)
+    with db.execute_wrapper(database_fails_on_issue_insert):
+        assert mapping_service.batch_map(batch_id=batch.pk) is None
     batch.refresh_from_db()
     assert (batch.status, Delivery.objects.count(), MappingIssue.objects.count()) == (
         "received",
         0,
         0,
     )
+    assert (batch.map_attempts, batch.error) == (1, "OperationalError: the database went away")
     mapping_service.batch_map(batch_id=batch.pk)  # the sweeper's retry maps it whole
     assert Delivery.objects.count() == 3
 
@@ -100,8 +98,11 @@ def test_a_batch_waits_for_a_server_output_and_maps_once_there_is_one(
     batch = receive(connection)
     assert mapping_service.batch_map(batch_id=batch.pk) is None
     batch.refresh_from_db()
-    assert (batch.status, batch.error) == ("received", mapping_service.NO_SERVER_OUTPUT)
+    assert (batch.status, batch.error) == ("waiting", mapping_service.NO_SERVER_OUTPUT)
+    assert batch.map_attempts == 0  # waiting is not a failed attempt
     add_output(connection, "server", "rest-key-0002")
+    batch.refresh_from_db()
+    assert (batch.status, batch.error) == ("received", "")
     mapping_service.batch_map(batch_id=batch.pk)
     assert Delivery.objects.count() == 3
 
@@ -118,12 +119,18 @@ def test_the_sweeper_recovers_rows_of_a_crashed_worker_and_lost_mapping_tasks(
     )
     lost = receive(connection)
     InboundBatch.objects.filter(pk=lost.pk).update(
-        received_at=timezone.now() - timedelta(minutes=5)
+        enqueued_at=timezone.now() - timedelta(minutes=5)
     )
+    later = receive(connection, {**BATCH, "source_request_id": "later"})
+    InboundBatch.objects.filter(pk=later.pk).update(
+        enqueued_at=timezone.now() - timedelta(minutes=2),
+        status="mapped",
+        mapped_at=timezone.now(),
+    )  # the queue has moved past the lost batch's message
     receive(connection, {**BATCH, "source_request_id": "fresh"})  # its task is still on its way
 
     report = sweeper.deliveries_sweep()
-    assert (report.leases_recovered, report.batches_enqueued) == (1, 1)
+    assert (report.leases.released, report.batches_enqueued) == (1, 1)
     assert report.outputs_enqueued == 1
     assert Delivery.objects.get(pk=rows[0].pk).status == "queued"
     assert Delivery.objects.get(pk=rows[1].pk).status == "sending"
