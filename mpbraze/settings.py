@@ -180,8 +180,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
+# A task killed at its hard limit: every claim's lease (below) is longer than this.
+CELERY_TASK_TIME_LIMIT = env.int("MPBRAZE_TASK_TIME_LIMIT_SECONDS", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, int(CELERY_TASK_TIME_LIMIT * 0.8))
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30.0  # time to hand unfinished tasks back on shutdown
@@ -211,6 +212,11 @@ MPBRAZE_RETRY_MAX_ATTEMPTS = env.int("MPBRAZE_RETRY_MAX_ATTEMPTS", default=20)
 MPBRAZE_FORWARD_LINGER_SECONDS = env.float("MPBRAZE_FORWARD_LINGER_SECONDS", default=1.0)
 # One forwarding task sends for at most this long, then hands over to the next message.
 MPBRAZE_FORWARD_BUDGET_SECONDS = env.float("MPBRAZE_FORWARD_BUDGET_SECONDS", default=60.0)
+if MPBRAZE_FORWARD_BUDGET_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "MPBRAZE_FORWARD_BUDGET_SECONDS must be shorter than the task's soft time limit"
+        f" ({CELERY_TASK_SOFT_TIME_LIMIT} s)."
+    )
 # A claim's lease outlives the task's hard time limit: a live worker never loses its rows.
 MPBRAZE_OUTBOX_LEASE_SECONDS = env.int("MPBRAZE_OUTBOX_LEASE_SECONDS", default=600)
 if MPBRAZE_OUTBOX_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
