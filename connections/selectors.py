@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
-from connections.models import BrazeOutput, Connection, Delivery, Platform
+from connections.models import (
+    BrazeOutput,
+    Connection,
+    Delivery,
+    DeliveryAttempt,
+    InboundBatch,
+    Platform,
+)
 from connections.validation import SiblingOutput
 from mapping.models import MappingIssue
 
@@ -31,10 +39,21 @@ def delivery_counts(connection_ids: list[int], *, hours: int = 24) -> dict[int, 
         .values("connection_id", "status")
         .annotate(n=Count("pk"))
     )
-    counts = {pk: dict.fromkeys(groups, 0) for pk in connection_ids}
+    counts = {pk: dict.fromkeys([*groups, "unknown"], 0) for pk in connection_ids}
     for row in rows:
         group = next(name for name, members in groups.items() if row["status"] in members)
         counts[row["connection_id"]][group] += row["n"]
+    unknown = (
+        DeliveryAttempt.objects.filter(
+            connection_id__in=connection_ids,
+            started_at__gte=since,
+            outcome=DeliveryAttempt.Outcome.UNKNOWN,
+        )
+        .values("connection_id")
+        .annotate(n=Count("pk"))
+    )
+    for connection_id, n in unknown.values_list("connection_id", "n"):
+        counts[connection_id]["unknown"] = n
     return counts
 
 
@@ -58,6 +77,37 @@ def output_siblings(
         )
         for output in outputs
     ]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Inbound batches not (yet) turned into outbox rows, for the connection page."""
+
+    pending: int
+    waiting: int  # for a Server output
+    failed: int
+    recent_failures: list[InboundBatch]
+
+
+def connection_batch_summary(connection: Connection) -> BatchSummary:
+    statuses = (
+        InboundBatch.Status.RECEIVED,
+        InboundBatch.Status.WAITING,
+        InboundBatch.Status.FAILED,
+    )
+    counts = dict(
+        connection.batches.filter(status__in=statuses)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    failures = connection.batches.filter(status=InboundBatch.Status.FAILED).order_by("-pk")[:3]
+    return BatchSummary(
+        pending=counts.get(InboundBatch.Status.RECEIVED, 0),
+        waiting=counts.get(InboundBatch.Status.WAITING, 0),
+        failed=counts.get(InboundBatch.Status.FAILED, 0),
+        recent_failures=list(failures),
+    )
 
 
 def connection_failed_deliveries(connection: Connection, *, limit: int = 5) -> QuerySet[Delivery]:

@@ -15,6 +15,7 @@ urlpatterns = [
         views.connection_rotate_secret,
         name="connection_rotate_secret",
     ),
+    path("connections/<int:pk>/resume/", views.connection_resume, name="connection_resume"),
     path("connections/<int:pk>/outputs/new/", views.output_create, name="output_create"),
     path(
         "connections/<int:pk>/outputs/<str:platform>/",

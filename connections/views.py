@@ -54,6 +54,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
         "mapping_issues": selectors.connection_top_mapping_issues(connection),
         "failed_deliveries": selectors.connection_failed_deliveries(connection),
+        "batches": selectors.connection_batch_summary(connection),
         "counts": selectors.delivery_counts([connection.pk])[connection.pk],
     }
     return render(request, "connections/connection_detail.html", context)
@@ -81,6 +82,21 @@ def connection_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
     request.session[_SHOWN_ONCE.format(pk)] = secret
     messages.warning(request, "Inbound secret rotated: the old one stops working now.")
     return redirect("connection_detail", pk=pk)
+
+
+@_allowed("connections.change_connection")
+@require_http_methods(["GET", "POST"])
+def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lift a pause once the marketer confirms the cause was dealt with outside mpbraze."""
+    connection = get_object_or_404(Connection, pk=pk)
+    if not connection.paused_reason:
+        return redirect("connection_detail", pk=pk)
+    if request.method == "POST":
+        services.connection_resume(connection=connection)
+        messages.success(request, "Forwarding resumed: the queued rows are being sent.")
+        return redirect("connection_detail", pk=pk)
+    context = {"connection": connection, "cancel_url": connection.get_absolute_url()}
+    return render(request, "connections/confirm_resume.html", context)
 
 
 @_allowed("connections.delete_connection")

@@ -219,7 +219,11 @@ def _send_request(sender: Sender, request: TrackRequest, rows_at: RowsAt) -> Non
         sender.wait(1.0)
         sender.stopped = True
         return
-    _keep_lease(sender)
+    if not _keep_lease(sender, rows):
+        outbox.outbox_release(rows=rows)
+        sender.wait(0.0)
+        sender.stopped = True
+        return
     attempt = attempts.attempt_start(
         output=sender.output, request=request, rows_at=rows_at, worker=sender.worker
     )
@@ -234,10 +238,15 @@ def _send_request(sender: Sender, request: TrackRequest, rows_at: RowsAt) -> Non
         OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
 
 
-def _keep_lease(sender: Sender) -> None:
+def _keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
+    """Renew the claim's lease when half of it is spent; False when it had run out and
+    some of these rows were recovered meanwhile (sending them would duplicate them)."""
     claim = sender.claim
-    if claim is not None and claim.lease_left < delivery_config().lease_seconds / 2:
-        outbox.outbox_renew_lease(claim=claim)
+    if claim is None or claim.lease_left >= delivery_config().lease_seconds / 2:
+        return True
+    expired = claim.lease_left <= 0
+    outbox.outbox_renew_lease(claim=claim)
+    return not expired or outbox.outbox_still_held(rows=rows)
 
 
 def _failure(response: TrackResponse) -> outbox.Failure:

@@ -167,6 +167,10 @@ def outbox_renew_lease(*, claim: Claim) -> int:
     return _claimed(claim.rows).update(lease_until=claim.lease_until)
 
 
+def outbox_still_held(*, rows: Sequence[Delivery]) -> bool:
+    return _claimed(rows).count() == len(rows)
+
+
 def outbox_mark_sent(*, rows: Sequence[Delivery], status_code: int | None) -> int:
     return _claimed(rows).update(
         status=Status.SENT,

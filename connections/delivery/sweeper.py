@@ -36,11 +36,13 @@ class SweepReport:
     pruned: int
 
 
-def deliveries_sweep(*, now: datetime | None = None) -> SweepReport:
+def deliveries_sweep(
+    *, now: datetime | None = None, batch_limit: int = SWEEP_BATCH_LIMIT
+) -> SweepReport:
     now = now or timezone.now()
     leases = outbox_recover_expired_leases(now=now)
     outputs = _schedule_due_outputs(now)
-    batches = _enqueue_lost_batches(now)
+    batches = _enqueue_lost_batches(now, batch_limit)
     return SweepReport(leases, outputs, batches, attempts.attempts_prune(now=now))
 
 
@@ -60,13 +62,13 @@ def _schedule_due_outputs(now: datetime) -> int:
     return scheduled
 
 
-def _enqueue_lost_batches(now: datetime) -> int:
+def _enqueue_lost_batches(now: datetime, limit: int) -> int:
     """Received batches whose mapping message is gone, a fair share per connection."""
     grace = timedelta(seconds=delivery_config().mapping_grace_seconds)
     frontier = _consumed_frontier()
     broker_empty = broker_queue_depth() == 0
     connections = list(Connection.objects.order_by("pk").values_list("pk", flat=True))
-    share = max(50, SWEEP_BATCH_LIMIT // max(1, len(connections)))
+    share = max(1, limit // max(1, len(connections)))
     lost: list[int] = []
     for connection_id in connections:
         stale = InboundBatch.objects.filter(

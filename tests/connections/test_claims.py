@@ -1,0 +1,172 @@
+"""Claims: row-only locks, owned leases, per-user order, and recovery of a dead worker's claim."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection as db
+from django.db import transaction
+from django.utils import timezone
+
+from connections.delivery import outbox, recovery
+from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
+from tests.connections.delivery_helpers import braze_connection, event, queue_rows
+from tests.services import require_postgresql
+
+NOWHERE = "http://127.0.0.1:9"  # nothing is sent in these tests
+
+
+@pytest.fixture
+def output(connection: Connection) -> BrazeOutput:
+    return braze_connection(connection, NOWHERE)
+
+
+def expire(rows: list[Delivery]) -> None:
+    past = timezone.now() - timedelta(seconds=1)
+    Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(lease_until=past)
+
+
+def attempt(output: BrazeOutput, claim: outbox.Claim, rows: list[Delivery], **fields: Any) -> Any:
+    return DeliveryAttempt.objects.create(
+        connection_id=output.connection_id,
+        output=output,
+        started_at=timezone.now(),
+        object_count=len(rows),
+        index_map={"events": [row.pk for row in rows]},
+        claim_token=claim.token,
+        **fields,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_one_claim_is_open_another_worker_claims_the_next_rows_of_the_same_output(
+    output: BrazeOutput,
+) -> None:
+    """Only the rows are locked (not the connection): two workers send one output at once."""
+    require_postgresql()
+    queue_rows(output, [event(f"u{n}") for n in range(20)])
+    opened, release = threading.Event(), threading.Event()
+    first: list[outbox.Claim] = []
+
+    def hold_a_claim_open() -> None:
+        with transaction.atomic():  # the claim's locks last until this outer block ends
+            first.append(outbox.outbox_claim_batch(output=output, limit=10))
+            opened.set()
+            release.wait(10)
+        db.close()
+
+    holder = threading.Thread(target=hold_a_claim_open)
+    holder.start()
+    assert opened.wait(10)
+    try:
+        second = outbox.outbox_claim_batch(output=output, limit=10)
+        with transaction.atomic():  # nor is the connection row locked by the open claim
+            Connection.objects.select_for_update(nowait=True).get(pk=output.connection_id)
+    finally:
+        release.set()
+        holder.join()
+    assert len(first[0].rows) == len(second.rows) == 9  # a full claim leaves its last user
+    assert not {row.pk for row in first[0].rows} & {row.pk for row in second.rows}
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_lease_expired_cannot_finish_rows_another_worker_claimed(
+    output: BrazeOutput,
+) -> None:
+    queue_rows(output, [event("u1"), event("u2")])
+    late = outbox.outbox_claim_batch(output=output)
+    expire(late.rows)
+    assert recovery.outbox_recover_expired_leases().released == 2
+    current = outbox.outbox_claim_batch(output=output)
+
+    assert outbox.outbox_mark_sent(rows=late.rows, status_code=201) == 0
+    assert outbox.outbox_release(rows=late.rows) == 0
+    assert set(Delivery.objects.values_list("status", "claim_token")) == {
+        ("sending", current.token)
+    }
+
+
+@pytest.mark.django_db
+def test_renewing_a_lease_extends_only_the_rows_the_claim_still_holds(
+    output: BrazeOutput,
+) -> None:
+    queue_rows(output, [event("u1"), event("u2")])
+    claim = outbox.outbox_claim_batch(output=output)
+    outbox.outbox_mark_sent(rows=claim.rows[:1], status_code=201)
+    expire(claim.rows)
+    assert outbox.outbox_renew_lease(claim=claim) == 1
+    left = Delivery.objects.get(status="sending")
+    assert left.lease_until is not None
+    assert left.lease_until > timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_rows_are_finished_from_the_answers_recorded_for_them(
+    output: BrazeOutput,
+) -> None:
+    rows = queue_rows(output, [event(f"u{n}") for n in range(6)])
+    claim = outbox.outbox_claim_batch(output=output)
+    attempt(output, claim, rows[0:2], outcome="success", status_code=201)
+    errors = [{"type": "bad email", "input_array": "events", "index": 1}]
+    attempt(output, claim, rows[2:4], outcome="partial", status_code=201, braze_errors=errors)
+    attempt(output, claim, rows[4:5], outcome="retry", status_code=503, error_class="http_5xx")
+    expire(claim.rows)  # rows[5] was claimed but never sent
+
+    report = recovery.outbox_recover_expired_leases()
+
+    status = dict(Delivery.objects.values_list("pk", "status"))
+    assert [status[row.pk] for row in rows] == [
+        "sent",
+        "sent",
+        "sent",
+        "rejected",
+        "queued",
+        "queued",
+    ]
+    assert Delivery.objects.get(pk=rows[4].pk).attempts == 1  # a retry was spent
+    assert (report.finished, report.unknown, report.released) == (5, 0, 1)
+
+
+@pytest.mark.django_db
+def test_a_send_without_a_recorded_answer_is_closed_as_unknown_and_resent(
+    output: BrazeOutput,
+) -> None:
+    rows = queue_rows(output, [event("u1"), event("u2")])
+    claim = outbox.outbox_claim_batch(output=output)
+    in_flight = attempt(output, claim, rows)  # started; the worker died before the answer
+    expire(claim.rows)
+
+    report = recovery.outbox_recover_expired_leases()
+
+    in_flight.refresh_from_db()
+    assert (in_flight.outcome, in_flight.finished_at is not None) == ("unknown", True)
+    assert report.unknown == 2
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("queued", 0)}
+
+
+@pytest.mark.django_db
+def test_a_users_later_rows_wait_behind_an_earlier_row_in_backoff(output: BrazeOutput) -> None:
+    earlier = queue_rows(output, [event("alice", name="Signed up")])
+    retry_at = timezone.now() + timedelta(minutes=2)
+    Delivery.objects.filter(pk=earlier[0].pk).update(next_attempt_at=retry_at, attempts=1)
+    later = queue_rows(output, [event("alice", name="Bought"), event("bob", name="Bought")])
+
+    claim = outbox.outbox_claim_batch(output=output)
+
+    assert [row.user_key for row in claim.rows] == ["bob"]
+    held = Delivery.objects.get(pk=later[0].pk)
+    assert (held.status, held.next_attempt_at >= retry_at) == ("queued", True)
+    assert claim.held_until is not None
+    assert claim.held_until >= retry_at
+
+
+@pytest.mark.django_db
+def test_a_full_claim_leaves_its_last_user_whole_to_the_next_claim(output: BrazeOutput) -> None:
+    queue_rows(output, [event("alice")] * 4 + [event("bob")] * 4)
+    claim = outbox.outbox_claim_batch(output=output, limit=6)
+    assert [row.user_key for row in claim.rows] == ["alice"] * 4
+    assert claim.full
+    assert [row.user_key for row in outbox.outbox_claim_batch(output=output).rows] == ["bob"] * 4

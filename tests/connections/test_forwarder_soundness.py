@@ -1,0 +1,180 @@
+"""The forwarder within its budget and lease, pauses with a way out, and poison isolation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection as db
+from django.test import Client
+from django.urls import reverse
+
+from connections import services
+from connections.delivery import recovery
+from connections.delivery.forwarder import output_forward
+from connections.fakebraze import FakeBraze
+from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
+from connections.validation import OutputDraft
+from tests.conftest import PASSWORD
+from tests.connections.delivery_helpers import (
+    REST_KEY,
+    braze_connection,
+    event,
+    queue_rows,
+    statuses,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_linger(settings: Any) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+
+
+@pytest.fixture
+def braze() -> Iterator[FakeBraze]:
+    with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def output(connection: Connection, braze: FakeBraze) -> BrazeOutput:
+    return braze_connection(connection, braze.url)
+
+
+def save(output: BrazeOutput, **changes: Any) -> None:
+    fields = {
+        "platform": "server",
+        "braze_instance": output.braze_instance,
+        "custom_rest_endpoint": output.custom_rest_endpoint,
+        "external_identity_type": output.external_identity_type,
+    }
+    draft = OutputDraft(**{**fields, **changes})
+    services.output_save(
+        connection=output.connection, draft=draft, settings=output.forwarding, output=output
+    )
+
+
+@pytest.mark.django_db
+def test_the_budget_is_checked_before_each_request_not_only_between_claims(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    braze.set_faults(latency_ms=300)
+    queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests, one claim
+    assert output_forward(output_id=output.pk, budget_seconds=0.5) == 0.0
+    sent = statuses()
+    assert 1 <= len(braze.requests()) <= 3
+    assert sent == {"sent": 75 * len(braze.requests()), "queued": 600 - sent["sent"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_longer_than_its_lease_renews_it_and_keeps_its_rows(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    """A sweeper recovering expired leases all along takes nothing from a working sender."""
+    settings.MPBRAZE_OUTBOX_LEASE_SECONDS = 1
+    braze.set_faults(latency_ms=400)
+    queue_rows(output, [event(f"u{n}") for n in range(300)])  # 4 requests: about 1.6 s
+    done = threading.Event()
+
+    def sweep_all_along() -> None:
+        while not done.is_set():
+            recovery.outbox_recover_expired_leases()
+            done.wait(0.05)
+        db.close()
+
+    sweeper = threading.Thread(target=sweep_all_along)
+    sweeper.start()
+    try:
+        output_forward(output_id=output.pk)
+    finally:
+        done.set()
+        sweeper.join()
+    assert statuses() == {"sent": 300}
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
+    assert len(braze.accepted_objects()) == 300
+
+
+@pytest.mark.django_db
+def test_an_undecryptable_key_pauses_the_connection_with_the_reason(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    queue_rows(output, [event("u1")])
+    BrazeOutput.objects.filter(pk=output.pk).update(api_key_encrypted="gAAAA-not-ours")
+    assert output_forward(output_id=output.pk) is None
+    reason = Connection.objects.get().paused_reason
+    assert "cannot be decrypted" in reason
+    assert "MPBRAZE_ENCRYPTION_KEYS" in reason
+    assert (statuses(), braze.requests()) == ({"queued": 1}, [])
+
+
+@pytest.mark.django_db
+def test_a_pause_over_the_endpoint_is_lifted_when_the_endpoint_changes(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    wrong = output.custom_rest_endpoint.replace("127.0.0.1", "localhost")
+    save(output, custom_rest_endpoint=wrong)
+    services.connection_pause(
+        connection=output.connection, reason="404: check the REST endpoint", refused_output=output
+    )
+    save(output, external_identity_type="email")  # not what Braze refused: still paused
+    assert Connection.objects.get().paused_reason
+    save(output, custom_rest_endpoint=braze.url.split("//")[1])
+    assert Connection.objects.get().paused_reason == ""
+
+
+@pytest.mark.django_db
+def test_a_marketer_resumes_a_paused_connection_after_confirming(
+    client: Client, marketer: User, output: BrazeOutput
+) -> None:
+    services.connection_pause(connection=output.connection, reason="Braze answered 403")
+    client.login(username=marketer.username, password=PASSWORD)
+    url = reverse("connection_resume", args=[output.connection_id])
+
+    page = client.get(reverse("connection_detail", args=[output.connection_id]))
+    assert url.encode() in page.content
+    confirm = client.get(url)
+    assert b"Braze answered 403" in confirm.content
+    assert Connection.objects.get().paused_reason  # a GET changes nothing
+    assert client.post(url).status_code == 302
+    assert Connection.objects.get().paused_reason == ""
+
+
+@pytest.mark.django_db
+def test_an_auditor_cannot_resume(client: Client, auditor: User, output: BrazeOutput) -> None:
+    services.connection_pause(connection=output.connection, reason="Braze answered 403")
+    client.login(username=auditor.username, password=PASSWORD)
+    response = client.post(reverse("connection_resume", args=[output.connection_id]))
+    assert response.status_code == 403
+    assert Connection.objects.get().paused_reason
+
+
+@pytest.mark.django_db
+def test_rows_that_fail_while_others_succeed_travel_in_smaller_requests_next_time(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    braze.set_faults(next_statuses=(201, 500))  # the first request passes, the second fails
+    queue_rows(output, [event(f"u{n}") for n in range(150)])
+    output_forward(output_id=output.pk)
+    failed = Delivery.objects.filter(status="queued")
+    assert failed.count() == 75
+    assert set(failed.values_list("split_depth", flat=True)) == {1}
+
+    failed.update(next_attempt_at=Delivery.objects.get(pk=failed[0].pk).created_at)
+    output_forward(output_id=output.pk)
+    sizes = [sum(r["counts"].values()) for r in braze.requests()[2:]]
+    assert sizes == [37, 37, 1]  # 75 >> 1 per request, events whole
+    assert statuses() == {"sent": 150}
+
+
+@pytest.mark.django_db
+def test_during_an_outage_failed_requests_stay_full_size(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    braze.set_faults(next_statuses=(500, 500))
+    queue_rows(output, [event(f"u{n}") for n in range(150)])
+    output_forward(output_id=output.pk)
+    assert set(Delivery.objects.values_list("split_depth", flat=True)) == {0}
+    assert DeliveryAttempt.objects.filter(outcome="retry").count() == 2

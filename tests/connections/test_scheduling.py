@@ -1,0 +1,152 @@
+"""Work is published once: one pending forward per output, one mapping message per request,
+re-published by the sweeper only when its message is truly lost; poison batches end failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.db import connection as db
+from django.utils import timezone
+
+from connections.delivery import mapping_service, schedule, sweeper
+from connections.delivery.intake import batch_receive
+from connections.delivery.tasks import batches_map
+from connections.models import BrazeOutput, Connection, ForwardSchedule, InboundBatch
+from tests.conftest import add_output
+from tests.connections.delivery_helpers import braze_connection, event, queue_rows
+
+pytestmark = pytest.mark.django_db
+Capture = Callable[..., Any]
+BATCH = {
+    "user_identities": {"customer_id": "c-1"},
+    "events": [{"event_type": "custom_event", "data": {"event_name": "Play"}}],
+}
+
+
+@pytest.fixture
+def output(connection: Connection) -> BrazeOutput:
+    return braze_connection(connection, "http://127.0.0.1:9")
+
+
+def publishes(capture: Capture, call: Callable[[], object]) -> int:
+    with capture() as callbacks:
+        call()
+    return len(callbacks)
+
+
+def test_an_output_has_at_most_one_pending_forward_message(
+    output: BrazeOutput, django_capture_on_commit_callbacks: Capture
+) -> None:
+    def ask(**kwargs: Any) -> int:
+        call = lambda: schedule.forward_schedule(output_id=output.pk, **kwargs)  # noqa: E731
+        return publishes(django_capture_on_commit_callbacks, call)
+
+    assert ask() == 1
+    assert ask() == 0  # already pending
+    assert ask(at=timezone.now() + timedelta(seconds=0.5)) == 0  # later than the pending one
+    schedule.forward_started(output_id=output.pk)
+    assert ask(at=timezone.now() + timedelta(seconds=30)) == 1  # none pending any more
+    assert ask() == 1  # clearly sooner than the pending one
+    assert ForwardSchedule.objects.count() == 1
+
+
+def test_a_pending_forward_that_never_started_is_published_again(
+    output: BrazeOutput, django_capture_on_commit_callbacks: Capture
+) -> None:
+    schedule.forward_schedule(output_id=output.pk)
+    lost_long_ago = timezone.now() - timedelta(hours=1)
+    ForwardSchedule.objects.update(due_at=lost_long_ago)
+    call = lambda: schedule.forward_schedule(output_id=output.pk)  # noqa: E731
+    assert publishes(django_capture_on_commit_callbacks, call) == 1
+
+
+def test_a_wait_longer_than_the_brokers_safe_countdown_is_left_to_the_sweeper(
+    output: BrazeOutput, settings: Any
+) -> None:
+    far = timezone.now() + timedelta(seconds=settings.MPBRAZE_MAX_COUNTDOWN_SECONDS + 60)
+    assert schedule.forward_schedule(output_id=output.pk, at=far) is False
+    assert not ForwardSchedule.objects.filter(due_at__isnull=False).exists()
+
+
+def test_the_sweeper_schedules_an_output_once_however_many_rows_are_due(
+    output: BrazeOutput, django_capture_on_commit_callbacks: Capture
+) -> None:
+    queue_rows(output, [event(f"u{n}") for n in range(50)])
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = sweeper.deliveries_sweep()
+        second = sweeper.deliveries_sweep()
+    assert (first.outputs_enqueued, second.outputs_enqueued, len(callbacks)) == (1, 0, 1)
+
+
+def test_the_sweeper_does_not_copy_a_mapping_message_that_is_still_waiting(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    old = timezone.now() - timedelta(minutes=10)
+    waiting = batch_receive(connection=connection, payload=BATCH)[0]
+    InboundBatch.objects.filter(pk=waiting.pk).update(enqueued_at=old)
+    # The newest mapped batch was enqueued before it: the queue has not reached it yet.
+    mapped = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "m"})[0]
+    InboundBatch.objects.filter(pk=mapped.pk).update(
+        enqueued_at=old - timedelta(minutes=1), status="mapped", mapped_at=timezone.now()
+    )
+    batches_map.apply_async(([],))  # the broker holds messages: it is not an empty restart
+    assert sweeper.deliveries_sweep().batches_enqueued == 0
+
+
+def test_the_sweeper_shares_re_enqueues_fairly_between_connections(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    other = add_output_pair(Connection.objects.create(name="Other", slug="other", inbound_key="k2"))
+    old = timezone.now() - timedelta(minutes=10)
+    for n in range(8):
+        batch_receive(connection=connection, payload={**BATCH, "source_request_id": f"a{n}"})
+    batch_receive(connection=other, payload={**BATCH, "source_request_id": "b0"})
+    InboundBatch.objects.update(enqueued_at=old)
+    frontier = batch_receive(connection=other, payload={**BATCH, "source_request_id": "new"})[0]
+    InboundBatch.objects.filter(pk=frontier.pk).update(status="mapped", mapped_at=timezone.now())
+
+    report = sweeper.deliveries_sweep(batch_limit=4)
+
+    requeued = InboundBatch.objects.filter(enqueue_count=2)
+    assert report.batches_enqueued == 3  # a share of 2 each, not the 4 lowest ids
+    assert requeued.filter(connection=other).count() == 1
+
+
+def add_output_pair(connection: Connection) -> Connection:
+    add_output(connection, "ios", f"ios-key-{connection.pk:04d}")
+    return connection
+
+
+def test_a_batch_whose_mapping_keeps_failing_ends_failed_with_its_reason(
+    connection: Connection, output: BrazeOutput, settings: Any
+) -> None:
+    settings.MPBRAZE_MAPPING_MAX_ATTEMPTS = 3
+    batch = batch_receive(connection=connection, payload=BATCH)[0]
+
+    def rows_cannot_be_written(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        if "connections_delivery" in sql and sql.lstrip().upper().startswith("INSERT"):
+            raise OperationalError("disk full")
+        return execute(sql, *args)
+
+    with db.execute_wrapper(rows_cannot_be_written):
+        for _ in range(5):  # the sweeper's re-enqueues, and a redelivery beyond the cap
+            mapping_service.batch_map(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.map_attempts) == ("failed", 3)
+    assert batch.error == "Mapping failed 3 times; last error: OperationalError: disk full"
+
+
+def test_one_mapping_message_carries_every_batch_of_a_request(
+    connection: Connection, output: BrazeOutput, django_capture_on_commit_callbacks: Capture
+) -> None:
+    from connections.delivery.intake import batches_receive
+
+    payloads = [{**BATCH, "source_request_id": f"r{n}"} for n in range(100)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        batches_receive(connection=connection, payloads=payloads)
+    assert len(callbacks) == 1
+    assert set(InboundBatch.objects.values_list("enqueue_count", flat=True)) == {1}
