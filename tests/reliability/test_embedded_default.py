@@ -51,3 +51,4 @@ def test_the_embedded_default_delivers_sdk_batches_to_a_fake_braze(tmp_path: Pat
     assert "sent 20 batches with the mParticle SDK" in result.stdout
     assert "delivered 220 objects to the fake Braze" in result.stdout
     assert (tmp_path / "db.sqlite3").exists()
+    assert not (ROOT / "control").exists()  # kombu's control files stay in the state folder
