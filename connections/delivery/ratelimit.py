@@ -28,9 +28,9 @@ from typing import Any, Protocol
 import redis
 from django.conf import settings
 
+from connections.delivery.config import delivery_config
 from connections.encryption import fingerprint
 
-DEFAULT_RATE = "3000/3"  # Braze's /users/track burst limit (reference §2)
 MAX_PAUSE_SECONDS = 3600.0  # hourly limits reset on the hour; a wilder header is not trusted
 JITTER_SECONDS = 0.005  # spreads workers that would all wake at the same instant
 
@@ -217,7 +217,7 @@ class _LockedState:
 
 def limiter() -> RateLimiter:
     """The process-wide limiter configured by settings (rebuilt when they change)."""
-    rate = getattr(settings, "MPBRAZE_BRAZE_RATE_LIMIT", DEFAULT_RATE)
+    rate = delivery_config().rate_limit
     return _limiter(settings.REDIS_URL or "", str(settings.LOCAL_DIR), rate)
 
 

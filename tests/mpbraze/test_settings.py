@@ -65,3 +65,19 @@ def test_development_secrets_are_generated_once_into_the_local_folder(tmp_path: 
     manage("check", env={"DEBUG": "1"}, tmp_path=tmp_path)
     assert secrets_file.read_text() == content
     assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_lease_no_longer_than_the_task_time_limit_is_refused(tmp_path: Path) -> None:
+    env = {"MPBRAZE_TASK_TIME_LIMIT_SECONDS": "300", "MPBRAZE_OUTBOX_LEASE_SECONDS": "300"}
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "MPBRAZE_OUTBOX_LEASE_SECONDS (300) must be longer than the task time limit" in (
+        result.stderr
+    )
+
+
+def test_a_forwarding_budget_past_the_soft_time_limit_is_refused(tmp_path: Path) -> None:
+    env = {"MPBRAZE_TASK_TIME_LIMIT_SECONDS": "60", "MPBRAZE_FORWARD_BUDGET_SECONDS": "50"}
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "must be shorter than the task's soft time limit (48 s)" in result.stderr
