@@ -191,14 +191,15 @@ def _hold_back(
     sender: Sender, requests: list[tuple[TrackRequest, RowsAt]], claim: outbox.Claim
 ) -> bool:
     """Like a batching buffer: a partly filled last request goes back to the queue when more
-    rows follow it (the next claim starts with it), or waits up to the linger time for more
-    rows, so a backlog and a steady trickle both go out in full requests."""
+    rows are due behind it (the next claim starts with it), or waits up to the linger time
+    for more rows, so a backlog and a steady trickle both go out in full requests."""
     tail = list(requests[-1][1].values())
     linger = timedelta(seconds=delivery_config().forward_linger_seconds)
     full = LIMITS[sender.output.forwarding.batch_size_mode][1]
     if len(tail) >= full or any(row.split_depth for row in tail):
         return False
-    if claim.full and len(requests) > 1:
+    more_follow = claim.full or outbox.outbox_has_due_rows(output=sender.output)
+    if len(requests) > 1 and more_follow:
         outbox.outbox_release(rows=tail)
         return True
     if not linger:

@@ -167,6 +167,13 @@ def outbox_renew_lease(*, claim: Claim) -> int:
     return _claimed(claim.rows).update(lease_until=claim.lease_until)
 
 
+def outbox_has_due_rows(*, output: BrazeOutput) -> bool:
+    """Rows of the output are due and unclaimed (one probe of the claim index)."""
+    return Delivery.objects.filter(
+        output=output, status=Status.QUEUED, next_attempt_at__lte=timezone.now()
+    ).exists()
+
+
 def outbox_still_held(*, rows: Sequence[Delivery]) -> bool:
     return _claimed(rows).count() == len(rows)
 

@@ -92,7 +92,7 @@ def test_sdk_batches_arrive_at_braze_as_exact_objects(
     assert (issue.kind, issue.count) == ("string_truncated", 2)
 
 
-def test_2000_events_go_out_in_requests_averaging_over_70_objects(
+def test_2000_events_go_out_in_full_requests_but_a_last_one_per_sender(
     start_worker: Start, pipeline: tuple[Connection, Any], braze: FakeBraze
 ) -> None:
     _connection, api = pipeline
@@ -104,8 +104,11 @@ def test_2000_events_go_out_in_requests_averaging_over_70_objects(
     sizes = [sum(r["counts"].values()) for r in braze.requests() if r["status"] == 201]
     average = sum(sizes) / len(sizes)
     print(f"\n2,020 objects in {len(sizes)} requests, {average:.1f} per request, {seconds:.1f} s")
-    assert average > 70
+    # The burst is mapped while the worker's two processes forward it: each may end on one
+    # partly filled request, plus the tail that waited for the linger time. 27 is the least.
     assert max(sizes) <= 75
+    assert len([size for size in sizes if size < 75]) <= 3
+    assert len(sizes) <= 29
     rows_sent(2020)
 
 
