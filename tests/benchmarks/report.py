@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -32,3 +34,10 @@ def markdown_table(rows: list[BenchmarkRow]) -> str:
         figure = f"{row.figure:,.0f}" if row.figure >= 100 else f"{row.figure:,.2f}"
         lines.append(f"| {row.benchmark} | {row.case} | {figure} | {row.unit} | {row.note} |")
     return "\n".join(lines)
+
+
+def write_json(rows: list[BenchmarkRow]) -> Path:
+    path = Path(__file__).resolve().parents[2] / ".local" / "benchmarks.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps([asdict(row) for row in rows], indent=2))
+    return path

@@ -1,0 +1,289 @@
+"""End to end on the real stack: ingest under gunicorn, then a backlog drained by Celery
+workers into a fake Braze answering in 50 ms; beside a bare view and a naive forwarder.
+
+Every figure is checked before it is printed: each event reached the fake Braze exactly once.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.benchmarks import stack
+from tests.benchmarks.report import BenchmarkRow
+
+EVENTS = int(os.environ.get("MPBRAZE_BENCH_EVENTS", "100000"))
+EVENTS_PER_BATCH = 10
+BATCHES_PER_REQUEST = 10
+CLIENTS = 4
+LATENCY_MS = 50
+DRAIN_TIMEOUT = 240.0
+
+
+@dataclass
+class Ingest:
+    seconds: float
+    requests: int
+    events: int
+    latencies: list[float]
+
+    def row(self, case: str, note: str = "") -> list[BenchmarkRow]:
+        p50, p99 = _percentile(self.latencies, 50), _percentile(self.latencies, 99)
+        timing = f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms. {note}".strip()
+        rows = [BenchmarkRow("ingest", case, self.requests / self.seconds, "requests/s", timing)]
+        if self.events:
+            rows.append(BenchmarkRow("ingest", case, self.events / self.seconds, "events/s", ""))
+        return rows
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, len(ordered) * percent // 100)]
+
+
+def batch(user: str, first: int) -> dict[str, Any]:
+    events = [
+        {
+            "event_type": "custom_event",
+            "data": {
+                "event_name": f"E{n}",
+                "custom_event_type": "other",
+                "timestamp_unixtime_ms": 1_764_300_000_000 + n,
+                "custom_attributes": {"n": n, "plan": "pro", "ok": True},
+            },
+        }
+        for n in range(first, first + EVENTS_PER_BATCH)
+    ]
+    return {
+        "environment": "production",
+        "user_identities": {"customerid": user},
+        "user_attributes": {"plan": "pro", "$City": "Oslo"},
+        "events": events,
+    }
+
+
+def bodies(prefix: str) -> list[list[dict[str, Any]]]:
+    """EVENTS events: batches of 10 events for one user each, 10 batches a request."""
+    batches = [batch(f"{prefix}-{n}", n * EVENTS_PER_BATCH) for n in range(EVENTS // 10)]
+    return [batches[i : i + BATCHES_PER_REQUEST] for i in range(0, len(batches), 10)]
+
+
+def post_all(url: str, auth: str, requests: list[Any], *, expect: int = 202) -> Ingest:
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    latencies: list[float] = []
+    local = threading.local()
+
+    def post(body: Any) -> None:
+        client = getattr(local, "client", None) or httpx.Client(trust_env=False, timeout=60)
+        local.client = client
+        started = time.perf_counter()
+        response = client.post(url, json=body, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != expect:
+            raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(post, requests))
+    seconds = time.perf_counter() - started
+    events = sum(len(b["events"]) for body in requests if isinstance(body, list) for b in body)
+    return Ingest(seconds, len(requests), events, latencies)
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+class Bench:
+    """One run of the whole stack; rows accumulate in ``rows``."""
+
+    def __init__(self, folder: Path) -> None:
+        from connections import services
+        from connections.fakebraze import FakeBraze, Faults
+        from tests.connections.delivery_helpers import REST_KEY, braze_connection
+
+        self.folder = folder
+        self.rows: list[BenchmarkRow] = []
+        self.braze = FakeBraze(keys={REST_KEY: {"users.track"}}).start()
+        self.braze.set_faults(Faults(latency_ms=LATENCY_MS))
+        self.connection, secret = services.connection_create(name="Benchmark")
+        self.output = braze_connection(self.connection, self.braze.url)
+        self.auth = basic(self.connection.inbound_key, secret)
+        self.processes: list[stack.Process] = []
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.stop()
+        self.braze.stop()
+
+    def start(self, process: stack.Process) -> stack.Process:
+        self.processes.append(process)
+        return process
+
+    def ingest(self, prefix: str) -> Ingest:
+        port = _free_port()
+        web = self.start(stack.gunicorn("mpbraze.wsgi:application", port, self.folder / "web.log"))
+        result = post_all(f"http://127.0.0.1:{port}/v2/bulkevents", self.auth, bodies(prefix))
+        self.web_rss = web.peak_rss_mb()
+        web.stop()
+        return result
+
+    def bare(self, requests: list[Any]) -> Ingest:
+        port = _free_port()
+        wsgi = "tests.benchmarks.bare_wsgi:application"
+        web = self.start(stack.gunicorn(wsgi, port, self.folder / "bare.log"))
+        result = post_all(f"http://127.0.0.1:{port}/bench/bare/", self.auth, requests)
+        web.stop()
+        return result
+
+    def drain(self, workers: int, prefix: str) -> dict[str, float]:
+        """Start ``workers`` worker processes on the stored backlog; time until all is sent."""
+        from connections.models import Delivery, InboundBatch
+
+        self.braze.reset()
+        commits = _commits()
+        started = time.monotonic()
+        started_at = datetime.now().astimezone()
+        procs = [
+            self.start(
+                stack.celery_worker(f"bench{n}", self.folder / f"worker{n}.log", beat=n == 0)
+            )
+            for n in range(workers)
+        ]
+        expected = EVENTS + EVENTS // EVENTS_PER_BATCH  # events + one attributes object a batch
+        mapped_after = _wait(
+            lambda: not InboundBatch.objects.filter(status="received").exists(), started
+        )
+        sent = Delivery.objects.filter(status="sent")
+        drained_after = _wait(lambda: sent.count() >= expected, started)
+        rss = max(process.peak_rss_mb() for process in procs)
+        for process in procs:
+            process.stop()
+        figures = _check_exactly_once(self.braze, prefix, expected)
+        first = min(datetime.fromisoformat(r["time"]) for r in self.braze.requests())
+        figures.update(
+            seconds=drained_after,
+            mapped_after=mapped_after,
+            first_after=(first - started_at).total_seconds(),
+            commits_per_request=(_commits() - commits) / figures["requests"],
+            rss=rss,
+        )
+        Delivery.objects.all().delete()
+        InboundBatch.objects.all().delete()
+        return figures
+
+
+def _wait(done: Callable[[], bool], started: float) -> float:
+    while not done():
+        if time.monotonic() - started > DRAIN_TIMEOUT:
+            raise RuntimeError(f"not drained within {DRAIN_TIMEOUT:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def _check_exactly_once(braze: Any, prefix: str, expected: int) -> dict[str, float]:
+    objects = braze.accepted_objects()
+    keys = [(o["body"].get("external_id"), o["body"].get("name", "attributes")) for o in objects]
+    if len(keys) != expected or len(set(keys)) != expected:
+        raise RuntimeError(f"{len(keys)} objects, {len(set(keys))} unique, {expected} expected")
+    if not all(str(user).startswith(prefix) for user, _ in keys):
+        raise RuntimeError("objects of another run arrived")
+    sizes = [sum(r["counts"].values()) for r in braze.requests() if r["status"] == 201]
+    return {"requests": len(sizes), "objects_per_request": expected / len(sizes)}
+
+
+def _commits() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def naive_forwarder(braze_url: str, events: int = 100) -> float:
+    """One request per event, one after another: what a forwarder without batching does."""
+    from tests.connections.delivery_helpers import REST_KEY
+
+    started = time.perf_counter()
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        for n in range(events):
+            body = {"events": [{"external_id": f"naive-{n}", "name": "E", "time": "2026-01-01"}]}
+            headers = {"Authorization": f"Bearer {REST_KEY}"}
+            client.post(f"{braze_url}/users/track", json=body, headers=headers)
+    return events / (time.perf_counter() - started)
+
+
+def bench_delivery() -> list[BenchmarkRow]:
+    machine = stack.prepare_environment()
+    with tempfile.TemporaryDirectory(prefix="mpbraze-bench-") as folder:
+        bench = Bench(Path(folder))
+        try:
+            return _run(bench, machine)
+        finally:
+            bench.close()
+
+
+def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
+    rows: list[BenchmarkRow] = []
+    ingest = bench.ingest("one")
+    bare = bench.bare(bodies("bare")[: ingest.requests])
+    share = 100 * ingest.requests / ingest.seconds / (bare.requests / bare.seconds)
+    rows += ingest.row(f"inbound API, {CLIENTS} clients", f"{share:.0f} % of the bare view.")
+    rows += bare.row("bare Django view answering 202 (baseline)")[:1]
+    naive = naive_forwarder(bench.braze.url)
+    runs = {1: bench.drain(1, "one")}
+    bench.ingest("two")
+    runs[2] = bench.drain(2, "two")
+    for workers, run in runs.items():
+        case = f"{EVENTS:,}-event backlog, {workers} worker process{'es' if workers > 1 else ''}"
+        rate = EVENTS / run["seconds"]
+        rows += [
+            BenchmarkRow("end to end", case, rate, "events/s", f"{rate / naive:.0f}x naive"),
+            BenchmarkRow("end to end", case, run["first_after"], "s to first object"),
+            BenchmarkRow(
+                "end to end",
+                case,
+                run["objects_per_request"],
+                "objects/request",
+                f"{run['requests']:.0f} requests; fill ceiling 66 (6 users of 11 objects)",
+            ),
+            BenchmarkRow("end to end", case, run["commits_per_request"], "commits/request"),
+            BenchmarkRow(
+                "mapping task",
+                case,
+                EVENTS / run["mapped_after"],
+                "events/s",
+                f"{EVENTS / EVENTS_PER_BATCH / run['mapped_after']:,.0f} batches/s",
+            ),
+            BenchmarkRow("memory", case, run["rss"], "MB peak worker RSS"),
+        ]
+    scale = runs[1]["seconds"] / runs[2]["seconds"]
+    rows.append(BenchmarkRow("end to end", "scale-out 1 → 2 workers", scale, "x faster"))
+    rows.append(BenchmarkRow("naive forwarder", "1 request per event", naive, "events/s"))
+    rows.append(BenchmarkRow("memory", "web (gunicorn worker)", bench.web_rss, "MB peak RSS"))
+    return [BenchmarkRow(r.benchmark, r.case, r.figure, r.unit, r.note) for r in rows] + [
+        BenchmarkRow("machine", machine, os.cpu_count() or 0, "cores", f"{LATENCY_MS} ms Braze")
+    ]
