@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +97,18 @@ def _private_task_queue(tmp_path_factory: pytest.TempPathFactory) -> None:
             "control_folder": str(folder / "control"),
             "store_processed": False,
         }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller (not an xdist worker) names the file fault tests write ledgers to."""
+    if not hasattr(config, "workerinput") and "MPBRAZE_LEDGER_FILE" not in os.environ:
+        folder = Path(tempfile.mkdtemp(prefix="mpbraze-ledgers-"))
+        os.environ["MPBRAZE_LEDGER_FILE"] = str(folder / "ledgers.txt")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    path = Path(os.environ.get("MPBRAZE_LEDGER_FILE", "/nonexistent"))
+    if path.exists():
+        terminalreporter.section("fault-injection ledgers")
+        for line in sorted(path.read_text().splitlines()):
+            terminalreporter.write_line(line)

@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
@@ -45,6 +45,7 @@ class Sender:
     stopped: bool = False
     run_again_in: float | None = None
     accepted_any: bool = False  # Braze accepted a request of this run
+    retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
 
     def wait(self, seconds: float) -> None:
         """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
@@ -113,11 +114,21 @@ def _forward(sender: Sender) -> float | None:
         if claim.held_until is not None:
             sender.wait((claim.held_until - timezone.now()).total_seconds())
         if not claim.rows:
-            return sender.run_again_in
+            return _next_run(sender)
         if claim.full:  # more is waiting: let another worker take the next claim meanwhile
             schedule.forward_schedule(output_id=sender.output.pk)
         sender.claim = claim
         _send_rows(sender, claim.rows, whole_claim=claim)
+        _isolate_lone_failures(sender)
+    return sender.run_again_in
+
+
+def _next_run(sender: Sender) -> float | None:
+    """Nothing is due now: run again when the soonest queued row comes due (rows in backoff,
+    held for order or lingering), so no row waits for the sweeper to be noticed."""
+    soonest = outbox.outbox_next_due(output_id=sender.output.pk)
+    if soonest is not None:
+        sender.wait((soonest - timezone.now()).total_seconds())
     return sender.run_again_in
 
 
@@ -273,14 +284,21 @@ def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> Non
 
 
 def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    # Other requests of this run got through: this failure is these rows' own, so their
-    # next request is smaller, until a row that Braze cannot take stands alone.
-    _retried, dead = outbox.outbox_retry_later(
-        rows=list(rows_at.values()), failure=_failure(response), isolate=sender.accepted_any
-    )
+    rows = list(rows_at.values())
+    _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
+    sender.retried += rows
     sender.wait(delivery_config().retry_backoff_seconds[0] * 0.8)
     if dead:
         logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)
+
+
+def _isolate_lone_failures(sender: Sender) -> None:
+    """Once a claim's requests are answered: if Braze accepted others while these failed,
+    the failure is these rows' own, so they travel in smaller requests next time, until a
+    row that Braze cannot take stands alone (and its neighbours get through)."""
+    if sender.accepted_any and sender.retried:
+        outbox.outbox_isolate(rows=sender.retried)
+    sender.retried = []
 
 
 def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:

@@ -7,7 +7,9 @@ a crash anywhere leaves the batch ``received``, and the sweeper maps it again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -25,6 +27,7 @@ from mapping.services import mapping_issues_record
 from mapping.settings import EmailIdentityType, ExternalIdentityType
 
 logger = logging.getLogger(__name__)
+GROUP_SIZE = 100  # batches mapped in one transaction
 NO_SERVER_OUTPUT = "Waiting for a Server output: batches are kept until one is configured."
 
 
@@ -43,22 +46,124 @@ def output_mapping_context(output: BrazeOutput, *, now: datetime | None = None) 
     )
 
 
-def batches_map(*, batch_ids: Sequence[int]) -> None:
-    """Map each batch in its own transaction, then schedule one forward per output."""
-    mapped = [batch_map(batch_id=batch_id) for batch_id in batch_ids]
+def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
+    """Map these batches in one transaction (one by one if that fails, so a poison batch
+    fails alone), then, for up to ``pull_seconds``, any other received batches: a backlog is
+    mapped at database speed, and the messages of batches mapped here find nothing to do.
+    Schedules one forward per output that got rows. Returns the number of batches mapped."""
+    deadline = time.monotonic() + pull_seconds
+    outputs: set[int] = set()
+    ids = list(batch_ids)
+    mapped = 0
+    while ids:
+        done = _map_counted(ids)
+        outputs |= done.outputs
+        mapped += done.mapped
+        if time.monotonic() >= deadline:
+            break
+        ids = _received_batches(GROUP_SIZE)
     linger = timedelta(seconds=delivery_config().forward_linger_seconds)
-    for output_id in sorted({output_id for output_id in mapped if output_id is not None}):
+    for output_id in sorted(outputs):
         schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
+    return mapped
 
 
-def batch_map(*, batch_id: int) -> int | None:
+def _received_batches(limit: int) -> list[int]:
+    """Batches waiting to be mapped that have not failed: those are retried by the sweeper,
+    after a grace, never straight away in a loop."""
+    received = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED, error="")
+    return list(received.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+@dataclass
+class _Mapped:
+    outputs: set[int] = field(default_factory=set)
+    mapped: int = 0
+
+
+def _map_counted(ids: list[int]) -> _Mapped:
+    config = delivery_config()
+    InboundBatch.objects.filter(
+        pk__in=ids,
+        status=InboundBatch.Status.RECEIVED,
+        map_attempts__lt=config.mapping_max_attempts,
+    ).update(map_attempts=F("map_attempts") + 1)
+    try:
+        return _map_group(ids, config.mapping_max_attempts)
+    except Exception:
+        logger.warning("Mapping %s batches together failed: one by one", len(ids), exc_info=True)
+    done = _Mapped()
+    for batch_id in ids:
+        output_id = batch_map(batch_id=batch_id, counted=True)
+        if output_id is not None:
+            done.outputs.add(output_id)
+            done.mapped += 1
+    return done
+
+
+def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
+    """Every batch of ``ids`` still received, in one transaction: rows in one insert, the
+    outputs and decrypted keys of each connection looked up once."""
+    done = _Mapped()
+    with transaction.atomic():
+        batches = list(
+            InboundBatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=ids, status=InboundBatch.Status.RECEIVED)
+            .order_by("pk")
+        )
+        contexts: dict[int, tuple[BrazeOutput, MappingContext] | None] = {}
+        rows: list[Delivery] = []
+        waiting: list[int] = []
+        now = timezone.now()
+        for batch in batches:
+            if batch.map_attempts > max_attempts:
+                continue  # counted past the cap: the failure path marks it
+            if batch.connection_id not in contexts:
+                contexts[batch.connection_id] = _server_context(batch.connection_id)
+            found = contexts[batch.connection_id]
+            if found is None:
+                waiting.append(batch.pk)
+                continue
+            output, context = found
+            rows += _mapped_rows(batch, output, replace(context, now=batch.received_at), now)
+            done.outputs.add(output.pk)
+            done.mapped += 1
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]
+        InboundBatch.objects.filter(pk__in=mapped).update(
+            status=InboundBatch.Status.MAPPED, mapped_at=now, error=""
+        )
+        InboundBatch.objects.filter(pk__in=waiting).update(
+            status=InboundBatch.Status.WAITING,
+            error=NO_SERVER_OUTPUT,
+            map_attempts=F("map_attempts") - 1,
+        )
+    exhausted = InboundBatch.objects.filter(
+        pk__in=ids, status=InboundBatch.Status.RECEIVED, map_attempts__gte=max_attempts
+    )
+    for batch_id in exhausted.values_list("pk", flat=True):
+        _fail_if_exhausted(batch_id, max_attempts)
+    return done
+
+
+def _server_context(connection_id: int) -> tuple[BrazeOutput, MappingContext] | None:
+    output = (
+        BrazeOutput.objects.select_related("connection")
+        .filter(connection_id=connection_id, platform=Platform.SERVER)
+        .first()
+    )
+    return None if output is None else (output, output_mapping_context(output))
+
+
+def batch_map(*, batch_id: int, counted: bool = False) -> int | None:
     """Map one batch; returns the forwarding output's id when rows were queued.
 
-    The attempt is counted in a commit of its own first, so a batch that crashes its worker
-    (or fails for any reason) is counted too, and marked failed after the last attempt.
+    The attempt is counted in a commit of its own first (unless the caller ``counted`` it),
+    so a batch that crashes its worker (or fails for any reason) is counted too, and marked
+    failed after the last attempt.
     """
     config = delivery_config()
-    taken = InboundBatch.objects.filter(
+    taken = counted or InboundBatch.objects.filter(
         pk=batch_id,
         status=InboundBatch.Status.RECEIVED,
         map_attempts__lt=config.mapping_max_attempts,
@@ -131,11 +236,22 @@ def _wait_for_server_output(batch: InboundBatch) -> None:
 
 
 def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
-    context = output_mapping_context(output, now=batch.received_at)
-    result = map_batch(batch.payload, context)
     now = timezone.now()
-    rows = [_delivery(batch, output, n, item, now) for n, item in enumerate(result.objects)]
+    context = output_mapping_context(output, now=batch.received_at)
+    rows = _mapped_rows(batch, output, context, now)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    batch.status = InboundBatch.Status.MAPPED
+    batch.mapped_at = now
+    batch.error = ""
+    batch.save(update_fields=["status", "mapped_at", "error"])
+    return len(rows)
+
+
+def _mapped_rows(
+    batch: InboundBatch, output: BrazeOutput, context: MappingContext, now: datetime
+) -> list[Delivery]:
+    """The batch's outbox rows (not yet saved); its mapping issues recorded."""
+    result = map_batch(batch.payload, context)
     mapping_issues_record(
         connection_id=batch.connection_id,
         output_id=output.pk,
@@ -144,11 +260,7 @@ def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
         objects=result.objects,
         now=now,
     )
-    batch.status = InboundBatch.Status.MAPPED
-    batch.mapped_at = now
-    batch.error = ""
-    batch.save(update_fields=["status", "mapped_at", "error"])
-    return len(rows)
+    return [_delivery(batch, output, n, item, now) for n, item in enumerate(result.objects)]
 
 
 def _delivery(

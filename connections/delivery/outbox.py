@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from connections.delivery.config import delivery_config
@@ -174,6 +174,13 @@ def outbox_has_due_rows(*, output: BrazeOutput) -> bool:
     ).exists()
 
 
+def outbox_next_due(*, output_id: int) -> datetime | None:
+    """When the output's soonest queued row comes due (one probe of its due index)."""
+    queued = Delivery.objects.filter(output_id=output_id, status=Status.QUEUED)
+    due: datetime | None = queued.aggregate(due=Min("next_attempt_at"))["due"]
+    return due
+
+
 def outbox_still_held(*, rows: Sequence[Delivery]) -> bool:
     return _claimed(rows).count() == len(rows)
 
@@ -208,14 +215,11 @@ def backoff_delay(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(1 - JITTER, 1 + JITTER))
 
 
-def outbox_retry_later(
-    *, rows: Sequence[Delivery], failure: Failure, isolate: bool = False
-) -> tuple[int, int]:
+def outbox_retry_later(*, rows: Sequence[Delivery], failure: Failure) -> tuple[int, int]:
     """Schedule a retry with backoff, or dead-letter rows past the retry window or budget.
 
     One update per group of rows sharing an attempt count (usually the whole request), so a
-    failing request costs a query or two, not one per object. ``isolate`` halves the
-    request these rows travel in next time (a failure they alone met). Returns (retried, dead).
+    failing request costs a query or two, not one per object. Returns (retried, dead).
     """
     config = delivery_config()
     now = timezone.now()
@@ -223,9 +227,6 @@ def outbox_retry_later(
         attempts__gte=config.retry_max_attempts - 1
     )
     dead = _claimed(rows).filter(exhausted).update(status=Status.DEAD, **failure.fields)
-    changes = dict(failure.fields)
-    if isolate:
-        changes["split_depth"] = F("split_depth") + 1
     retried = 0
     for attempts in {row.attempts for row in rows}:
         retried += (
@@ -233,7 +234,16 @@ def outbox_retry_later(
             .filter(attempts=attempts)
             .exclude(exhausted)
             .update(
-                status=Status.QUEUED, next_attempt_at=now + backoff_delay(attempts + 1), **changes
+                status=Status.QUEUED,
+                next_attempt_at=now + backoff_delay(attempts + 1),
+                **failure.fields,
             )
         )
     return retried, dead
+
+
+def outbox_isolate(*, rows: Sequence[Delivery]) -> int:
+    """Halve the request these queued rows travel in next (they failed while others passed)."""
+    return Delivery.objects.filter(
+        pk__in=[row.pk for row in rows], status=Status.QUEUED, claim_token=rows[0].claim_token
+    ).update(split_depth=F("split_depth") + 1)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Min
 from django.utils import timezone
 
-from connections.delivery import attempts, schedule
+from connections.delivery import attempts, outbox, schedule
 from connections.delivery.config import delivery_config
-from connections.delivery.models import Delivery, InboundBatch
+from connections.delivery.models import InboundBatch
 from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
 from connections.models import BrazeOutput, Connection, Platform
 
@@ -41,32 +40,39 @@ def deliveries_sweep(
 ) -> SweepReport:
     now = now or timezone.now()
     leases = outbox_recover_expired_leases(now=now)
-    outputs = _schedule_due_outputs(now)
-    batches = _enqueue_lost_batches(now, batch_limit)
+    broker_empty = broker_queue_depth() == 0
+    outputs = _schedule_due_outputs(now, broker_empty)
+    batches = _enqueue_lost_batches(now, batch_limit, broker_empty)
     return SweepReport(leases, outputs, batches, attempts.attempts_prune(now=now))
 
 
-def _schedule_due_outputs(now: datetime) -> int:
-    """One index probe per active Server output: when is its next row due?"""
-    horizon = now + timedelta(seconds=delivery_config().sweep_seconds)
+def _schedule_due_outputs(now: datetime, broker_empty: bool) -> int:
+    """One index probe per active Server output: when is its next row due?
+
+    With the broker's queue empty (Redis restarted without its data, say), a forwarding
+    message that should have started a moment ago is taken as lost at once, not after
+    ``forward_stale_seconds``.
+    """
+    config = delivery_config()
+    horizon = now + timedelta(seconds=config.sweep_seconds)
+    lost_after = max(5.0, 2 * config.sweep_seconds) if broker_empty else None
     outputs = BrazeOutput.objects.filter(
         platform=Platform.SERVER, connection__enabled=True, connection__paused_reason=""
     ).order_by("pk")
     scheduled = 0
     for output_id in outputs.values_list("pk", flat=True)[:SWEEP_OUTPUT_LIMIT]:
-        soonest = Delivery.objects.filter(
-            output_id=output_id, status=Delivery.Status.QUEUED
-        ).aggregate(due=Min("next_attempt_at"))["due"]
+        soonest = outbox.outbox_next_due(output_id=output_id)
         if soonest is not None and soonest <= horizon:
-            scheduled += schedule.forward_schedule(output_id=output_id, at=soonest)
+            scheduled += schedule.forward_schedule(
+                output_id=output_id, at=soonest, lost_after=lost_after
+            )
     return scheduled
 
 
-def _enqueue_lost_batches(now: datetime, limit: int) -> int:
+def _enqueue_lost_batches(now: datetime, limit: int, broker_empty: bool) -> int:
     """Received batches whose mapping message is gone, a fair share per connection."""
     grace = timedelta(seconds=delivery_config().mapping_grace_seconds)
     frontier = _consumed_frontier()
-    broker_empty = broker_queue_depth() == 0
     connections = list(Connection.objects.order_by("pk").values_list("pk", flat=True))
     share = max(1, limit // max(1, len(connections)))
     lost: list[int] = []

@@ -6,13 +6,17 @@ import os
 
 from celery import Task, shared_task
 
+# A mapping task goes on mapping other waiting batches for this long: a backlog is mapped in
+# large transactions, and the messages of the batches it took find nothing left to do.
+MAPPING_PULL_SECONDS = 5.0
+
 
 @shared_task(name="mpbraze.batches_map")
 def batches_map(batch_ids: list[int]) -> None:
     """Map stored batches into outbox rows (each quietly skipped when gone or mapped)."""
     from connections.delivery import mapping_service
 
-    mapping_service.batches_map(batch_ids=batch_ids)
+    mapping_service.batches_map(batch_ids=batch_ids, pull_seconds=MAPPING_PULL_SECONDS)
 
 
 @shared_task(name="mpbraze.batch_map")

@@ -114,7 +114,9 @@ def test_a_429_waits_for_retry_after_without_spending_a_retry(
     row = Delivery.objects.get()
     assert (row.status, row.attempts) == ("queued", 0)
     assert 5.5 <= (row.next_attempt_at - before).total_seconds() <= 9
-    assert output_forward(output_id=output.pk) is None  # not due yet: nothing is sent
+    run_again_in = output_forward(output_id=output.pk)  # not due yet: nothing is sent
+    assert run_again_in is not None
+    assert 4 <= run_again_in <= 9  # it runs again when the row comes due
     assert len(braze.requests()) == 1
 
 

@@ -150,3 +150,29 @@ def test_one_mapping_message_carries_every_batch_of_a_request(
         batches_receive(connection=connection, payloads=payloads)
     assert len(callbacks) == 1
     assert set(InboundBatch.objects.values_list("enqueue_count", flat=True)) == {1}
+
+
+def test_a_group_of_batches_is_mapped_in_one_transaction_and_a_poison_one_fails_alone(
+    connection: Connection, output: BrazeOutput, settings: Any
+) -> None:
+    settings.MPBRAZE_MAPPING_MAX_ATTEMPTS = 2
+    good = [
+        batch_receive(connection=connection, payload={**BATCH, "source_request_id": f"g{n}"})[0]
+        for n in range(3)
+    ]
+    poison_payload = {**BATCH, "source_request_id": "poison"}
+    poison_payload["events"] = [{"event_type": "custom_event", "data": {"event_name": "Boom"}}]
+    poison = batch_receive(connection=connection, payload=poison_payload)[0]
+
+    def boom_cannot_be_written(execute: Callable[..., Any], sql: str, params: Any, *args: Any):  # type: ignore[no-untyped-def]
+        if "connections_delivery" in sql and "Boom" in str(params):
+            raise OperationalError("value refused")
+        return execute(sql, params, *args)
+
+    ids = [batch.pk for batch in [*good, poison]]
+    with db.execute_wrapper(boom_cannot_be_written):
+        assert mapping_service.batches_map(batch_ids=ids) == 3
+        assert mapping_service.batches_map(batch_ids=ids) == 0
+    status = dict(InboundBatch.objects.values_list("pk", "status"))
+    assert [status[pk] for pk in ids] == ["mapped", "mapped", "mapped", "failed"]
+    assert InboundBatch.objects.get(pk=poison.pk).map_attempts == 2

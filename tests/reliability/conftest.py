@@ -35,12 +35,12 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def worker_environment(name: str) -> dict[str, str]:
+def worker_environment(name: str, *, broker_url: str | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update(FAST_TIMINGS)
     env.update(
         DATABASE_URL=_database_url(),
-        REDIS_URL=redis_url(),
+        REDIS_URL=broker_url or redis_url(),
         MPBRAZE_CELERY_QUEUE=TEST_QUEUE,
         MPBRAZE_ENCRYPTION_KEYS=",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         SECRET_KEY=settings.SECRET_KEY,

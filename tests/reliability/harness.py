@@ -200,10 +200,21 @@ class Ledger:
 
 def assert_balanced(ledger: Ledger, *, max_duplicates: int = 0) -> None:
     print(f"\n{ledger.line()}")
+    report_ledger(ledger.line())
     assert ledger.missing == 0, f"{ledger.line()}; missing e.g. {list(ledger.missing_sample)}"
     assert ledger.unexpected == 0, f"{ledger.line()}; ids delivered that were never accepted"
     assert ledger.accepted == ledger.delivered + ledger.dead, f"{ledger.line()}; overlap"
     assert ledger.duplicates <= max_duplicates, f"{ledger.line()}; over {max_duplicates}"
+
+
+def report_ledger(line: str) -> None:
+    """Keep the line for the run's summary (``pytest_terminal_summary`` in tests/conftest.py),
+    so CI's output shows every fault test's ledger, passed or failed."""
+    path = os.environ.get("MPBRAZE_LEDGER_FILE")
+    if path:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].rsplit("::", 1)[-1]
+        with open(path, "a") as ledgers:
+            ledgers.write(f"{test}: {line}\n")
 
 
 def delivered_event_names(braze: FakeBraze) -> list[str]:

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from unittest import mock
 
 import httpx
 import redis
@@ -174,13 +173,9 @@ class RedisServer:
 def fault_environment(
     name: str, redis_url: str, overrides: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """``worker_environment(name)`` with ``REDIS_URL`` (broker and cache) set to ``redis_url``.
-
-    The shared helper is called with its Redis lookup replaced, so the machine's Redis is
-    neither required nor contacted.
-    """
-    with mock.patch.object(reliability, "redis_url", return_value=redis_url):
-        env = reliability.worker_environment(name)
+    """``worker_environment(name)`` with ``REDIS_URL`` (broker and cache) set to ``redis_url``:
+    the machine's Redis is neither required nor contacted."""
+    env = reliability.worker_environment(name, broker_url=redis_url)
     env.update(overrides or {})
     return env
 
