@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
 
+
+def _survive_a_lost_redis() -> None:
+    """kombu 5.7.0: when the Redis connection is lost, closing the channel restores unacked
+    messages through a client whose connection details were already dropped, and the
+    resulting ``AttributeError`` stops the worker ("Unrecoverable error") instead of letting
+    it reconnect. Raise the connection error it really is, which kombu handles. The messages
+    it could not restore are found again by the visibility timeout, or by the sweeper."""
+    from kombu.transport import redis as kombu_redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    original = getattr(kombu_redis.Channel, "_connparams")  # noqa: B009
+
+    def connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            raise RedisConnectionError("the connection to the broker was closed")
+        return original(self, asynchronous=asynchronous)
+
+    setattr(kombu_redis.Channel, "_connparams", connparams)  # noqa: B010
+
+
+_survive_a_lost_redis()
 app = Celery("mpbraze")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

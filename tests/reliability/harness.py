@@ -211,7 +211,7 @@ def report_ledger(line: str) -> None:
     """Keep the line for the run's summary (``pytest_terminal_summary`` in tests/conftest.py),
     so CI's output shows every fault test's ledger, passed or failed."""
     path = os.environ.get("MPBRAZE_LEDGER_FILE")
-    if path:
+    if path and "test_faults" in os.environ.get("PYTEST_CURRENT_TEST", ""):
         test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].rsplit("::", 1)[-1]
         with open(path, "a") as ledgers:
             ledgers.write(f"{test}: {line}\n")
