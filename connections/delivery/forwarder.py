@@ -153,7 +153,8 @@ def _send_rows(
             outbox.outbox_release(
                 rows=[row for _, left in requests[index:] for row in left.values()]
             )
-            sender.wait(0.0)
+            if not sender.stopped:  # out of time: the next run takes over at once
+                sender.wait(0.0)
             return
         _send_request(sender, request, rows_at)
 
