@@ -29,6 +29,19 @@ def _survive_a_lost_redis() -> None:
     setattr(kombu_redis.Channel, "_connparams", connparams)  # noqa: B010
 
 
+def forward_queue(default_queue: str) -> str:
+    """Forwarding's own queue, beside the default one (which carries mapping and the sweep)."""
+    return f"{default_queue}.forward"
+
+
+def route_task(name: str, *args: Any, **kwargs: Any) -> dict[str, str] | None:
+    """``CELERY_TASK_ROUTES``: forwarding to its queue, named after the default queue in
+    force (tests replace it with a private one at run time)."""
+    if name == "mpbraze.output_forward":
+        return {"queue": forward_queue(app.conf.task_default_queue)}
+    return None
+
+
 _survive_a_lost_redis()
 app = Celery("mpbraze")
 app.config_from_object("django.conf:settings", namespace="CELERY")

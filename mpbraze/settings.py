@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -174,6 +175,13 @@ else:
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_DEFAULT_QUEUE = env.str("MPBRAZE_CELERY_QUEUE", default="mpbraze")
+# Forwarding has a queue of its own, consumed by the same workers: a backlog of mapping
+# messages never holds back the first send (mpbraze.celery.route_task).
+CELERY_TASK_QUEUES = [
+    Queue(CELERY_TASK_DEFAULT_QUEUE),
+    Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.forward"),
+]
+CELERY_TASK_ROUTES = ("mpbraze.celery.route_task",)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

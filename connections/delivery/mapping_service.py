@@ -69,9 +69,10 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
 
 
 def _received_batches(limit: int) -> list[int]:
-    """Batches waiting to be mapped that have not failed: those are retried by the sweeper,
-    after a grace, never straight away in a loop."""
-    received = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED, error="")
+    """Batches waiting to be mapped that nobody tried yet: one that failed, or that another
+    task is mapping now, is retried by its own message or the sweeper, after a grace, never
+    straight away in a loop (nor counted twice at once)."""
+    received = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED, map_attempts=0)
     return list(received.order_by("pk").values_list("pk", flat=True)[:limit])
 
 

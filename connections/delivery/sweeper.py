@@ -106,17 +106,19 @@ def _consumed_frontier() -> datetime | None:
 
 
 def broker_queue_depth() -> int | None:
-    """Messages waiting in the task queue, or None when the broker cannot be asked."""
-    from mpbraze.celery import app
+    """Messages waiting in the task queues, or None when the broker cannot be asked."""
+    from mpbraze.celery import app, forward_queue
 
+    default = app.conf.task_default_queue
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1)
             channel: Any = connection.default_channel
-            declared = channel.queue_declare(
-                queue=app.conf.task_default_queue, durable=True, auto_delete=False
-            )
-            return int(declared.message_count)
+            declared = [
+                channel.queue_declare(queue=name, durable=True, auto_delete=False)
+                for name in (default, forward_queue(default))
+            ]
+            return sum(int(queue.message_count) for queue in declared)
     except Exception:  # the broker is down or cannot tell: assume messages may be waiting
         logger.warning("Could not read the task queue's depth", exc_info=True)
         return None

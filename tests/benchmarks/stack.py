@@ -140,10 +140,9 @@ def gunicorn(wsgi: str, port: int, log: Path, *, workers: int = 2, threads: int 
 
 
 def celery_worker(name: str, log: Path, *, concurrency: int = 1, beat: bool = False) -> Process:
-    from django.conf import settings
 
     command = [sys.executable, "-m", "celery", "-A", "mpbraze", "worker", "--loglevel=WARNING"]
-    command += ["-Q", settings.CELERY_TASK_DEFAULT_QUEUE, f"--concurrency={concurrency}"]
+    command += [f"--concurrency={concurrency}"]  # the queues: MPBRAZE_CELERY_QUEUE's two
     command += [f"--hostname={name}@%h", "--without-mingle", "--without-gossip"]
     if beat:
         command.append("--beat")

@@ -62,8 +62,6 @@ class WorkerProcess:
             "-A",
             "mpbraze",
             "worker",
-            "-Q",
-            TEST_QUEUE,
             "--concurrency=2",
             "--loglevel=INFO",
             f"--hostname={name}@%h",

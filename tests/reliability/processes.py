@@ -23,7 +23,6 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.conftest import TEST_QUEUE
 from tests.reliability import conftest as reliability
 from tests.services import unavailable
 
@@ -228,7 +227,8 @@ class FaultWorker:
         self.name = name
         self.redis_url = redis_url
         self.concurrency = concurrency
-        command = [sys.executable, "-m", "celery", "-A", "mpbraze", "worker", "-Q", TEST_QUEUE]
+        # No -Q: MPBRAZE_CELERY_QUEUE names the test's queues (mapping and forwarding).
+        command = [sys.executable, "-m", "celery", "-A", "mpbraze", "worker"]
         command += [f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"]
         if beat:
             command.append("--beat")
