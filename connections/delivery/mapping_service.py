@@ -50,21 +50,20 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
     """Map these batches in one transaction (one by one if that fails, so a poison batch
     fails alone), then, for up to ``pull_seconds``, any other received batches: a backlog is
     mapped at database speed, and the messages of batches mapped here find nothing to do.
-    Schedules one forward per output that got rows. Returns the number of batches mapped."""
+    Schedules forwarding for the outputs that got rows after each group. Returns the number
+    of batches mapped."""
     deadline = time.monotonic() + pull_seconds
-    outputs: set[int] = set()
+    linger = timedelta(seconds=delivery_config().forward_linger_seconds)
     ids = list(batch_ids)
     mapped = 0
     while ids:
         done = _map_counted(ids)
-        outputs |= done.outputs
         mapped += done.mapped
+        for output_id in sorted(done.outputs):  # sending starts while the backlog is mapped
+            schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
         if time.monotonic() >= deadline:
             break
         ids = _received_batches(GROUP_SIZE)
-    linger = timedelta(seconds=delivery_config().forward_linger_seconds)
-    for output_id in sorted(outputs):
-        schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
     return mapped
 
 
