@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,30 +15,12 @@ from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttemp
 from connections.validation import OutputDraft
 from tests.connections.delivery_helpers import (
     REST_KEY,
-    braze_connection,
     event,
     queue_rows,
     statuses,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_linger(settings: Any) -> None:
-    """These tests forward once and look: no partly filled request is held back."""
-    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
-
-
-@pytest.fixture
-def braze() -> Iterator[FakeBraze]:
-    with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
-        yield fake
-
-
-@pytest.fixture
-def output(connection: Connection, braze: FakeBraze) -> BrazeOutput:
-    return braze_connection(connection, braze.url)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]
 
 
 def test_it_sends_queued_rows_in_requests_of_at_most_75(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,28 +19,12 @@ from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttemp
 from connections.validation import OutputDraft
 from tests.conftest import PASSWORD
 from tests.connections.delivery_helpers import (
-    REST_KEY,
-    braze_connection,
     event,
     queue_rows,
     statuses,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_linger(settings: Any) -> None:
-    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
-
-
-@pytest.fixture
-def braze() -> Iterator[FakeBraze]:
-    with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
-        yield fake
-
-
-@pytest.fixture
-def output(connection: Connection, braze: FakeBraze) -> BrazeOutput:
-    return braze_connection(connection, braze.url)
+pytestmark = pytest.mark.usefixtures("no_linger")
 
 
 def save(output: BrazeOutput, **changes: Any) -> None:
