@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections import services
@@ -81,23 +82,45 @@ class _Mapped:
     mapped: int = 0
 
 
+def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
+    """Count an attempt for each batch no other task is mapping, in a commit of its own (so a
+    batch that crashes its worker is counted too); returns the batches this task took."""
+    now = timezone.now()
+    free = Q(map_started_at__isnull=True) | Q(
+        map_started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    )
+    candidates = InboundBatch.objects.filter(
+        free, pk__in=list(ids), status=InboundBatch.Status.RECEIVED, map_attempts__lt=max_attempts
+    )
+    taken = []
+    for batch_id in candidates.values_list("pk", flat=True):
+        # One conditional update each: of two tasks racing for a batch, one wins.
+        if candidates.filter(pk=batch_id).update(
+            map_attempts=F("map_attempts") + 1, map_started_at=now
+        ):
+            taken.append(batch_id)
+    return taken
+
+
+def _release(ids: Sequence[int]) -> None:
+    InboundBatch.objects.filter(pk__in=list(ids)).update(map_started_at=None)
+
+
 def _map_counted(ids: list[int]) -> _Mapped:
     config = delivery_config()
-    InboundBatch.objects.filter(
-        pk__in=ids,
-        status=InboundBatch.Status.RECEIVED,
-        map_attempts__lt=config.mapping_max_attempts,
-    ).update(map_attempts=F("map_attempts") + 1)
+    taken = _take(ids, config.mapping_max_attempts)
     try:
-        return _map_group(ids, config.mapping_max_attempts)
+        done = _map_group(taken, config.mapping_max_attempts) if taken else _Mapped()
     except Exception:
         logger.warning("Mapping %s batches together failed: one by one", len(ids), exc_info=True)
-    done = _Mapped()
-    for batch_id in ids:
-        output_id = batch_map(batch_id=batch_id, counted=True)
-        if output_id is not None:
-            done.outputs.add(output_id)
-            done.mapped += 1
+        done = _Mapped()
+        for batch_id in taken:
+            output_id = batch_map(batch_id=batch_id, counted=True)
+            if output_id is not None:
+                done.outputs.add(output_id)
+                done.mapped += 1
+    _release(taken)
+    _fail_exhausted(ids, config.mapping_max_attempts)
     return done
 
 
@@ -138,12 +161,18 @@ def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
             error=NO_SERVER_OUTPUT,
             map_attempts=F("map_attempts") - 1,
         )
+    return done
+
+
+def _fail_exhausted(ids: Sequence[int], max_attempts: int) -> None:
     exhausted = InboundBatch.objects.filter(
-        pk__in=ids, status=InboundBatch.Status.RECEIVED, map_attempts__gte=max_attempts
+        pk__in=list(ids),
+        status=InboundBatch.Status.RECEIVED,
+        map_attempts__gte=max_attempts,
+        map_started_at__isnull=True,
     )
     for batch_id in exhausted.values_list("pk", flat=True):
         _fail_if_exhausted(batch_id, max_attempts)
-    return done
 
 
 def _server_context(connection_id: int) -> tuple[BrazeOutput, MappingContext] | None:
@@ -163,13 +192,8 @@ def batch_map(*, batch_id: int, counted: bool = False) -> int | None:
     failed after the last attempt.
     """
     config = delivery_config()
-    taken = counted or InboundBatch.objects.filter(
-        pk=batch_id,
-        status=InboundBatch.Status.RECEIVED,
-        map_attempts__lt=config.mapping_max_attempts,
-    ).update(map_attempts=F("map_attempts") + 1)
-    if not taken:
-        _fail_if_exhausted(batch_id, config.mapping_max_attempts)
+    if not counted and not _take([batch_id], config.mapping_max_attempts):
+        _fail_exhausted([batch_id], config.mapping_max_attempts)
         return None
     try:
         return _map_batch(batch_id)
@@ -177,6 +201,9 @@ def batch_map(*, batch_id: int, counted: bool = False) -> int | None:
         logger.exception("Mapping batch %s failed", batch_id)
         _record_failure(batch_id, error, config.mapping_max_attempts)
         return None
+    finally:
+        if not counted:
+            _release([batch_id])
 
 
 def _map_batch(batch_id: int) -> int | None:
@@ -200,7 +227,7 @@ def _map_batch(batch_id: int) -> int | None:
 def _record_failure(batch_id: int, error: Exception, max_attempts: int) -> None:
     message = f"{type(error).__name__}: {error}"[:2000]
     InboundBatch.objects.filter(pk=batch_id, status=InboundBatch.Status.RECEIVED).update(
-        error=message
+        error=message, map_started_at=None
     )
     _fail_if_exhausted(batch_id, max_attempts)
 

@@ -35,6 +35,9 @@ class InboundBatch(models.Model):
         null=True, blank=True, help_text="When its mapping message was last published."
     )
     enqueue_count = models.PositiveIntegerField(default=0)
+    map_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="A task is mapping it (a lease: the task time limit)."
+    )
 
     class Meta:
         verbose_name_plural = "inbound batches"
