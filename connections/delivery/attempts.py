@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -21,25 +22,58 @@ PRUNE_CHUNK = 5000
 def attempt_start(
     *, output: BrazeOutput, request: TrackRequest, rows_at: RowsAt, worker: str = ""
 ) -> DeliveryAttempt:
-    """Record the request about to be sent, with the index map of every array as sent and
-    the claim its rows travel under (lease recovery finishes them from its answer)."""
+    """Record one request about to be sent (see ``attempts_start``)."""
+    return attempts_start(output=output, requests=[(request, rows_at)], worker=worker)[0]
+
+
+def attempts_start(
+    *, output: BrazeOutput, requests: Sequence[tuple[TrackRequest, RowsAt]], worker: str = ""
+) -> list[DeliveryAttempt]:
+    """Record the requests about to be sent, in one commit: each with the index map of every
+    array as sent and the claim its rows travel under (lease recovery finishes them from its
+    answer), and the links to its rows."""
+    now = timezone.now()
+    attempts = [
+        DeliveryAttempt(
+            connection_id=output.connection_id,
+            output=output,
+            started_at=now,
+            object_count=len(rows_at),
+            request_bytes=request.size_bytes,
+            index_map=_index_map(rows_at),
+            claim_token=next(iter(rows_at.values())).claim_token if rows_at else "",
+            worker=worker[:200],
+        )
+        for request, rows_at in requests
+    ]
+    link = DeliveryAttempt.deliveries.through
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create(attempts)
+        link.objects.bulk_create(
+            link(deliveryattempt_id=attempt.pk, delivery_id=row.pk)
+            for attempt, (_, rows_at) in zip(attempts, requests, strict=True)
+            for row in rows_at.values()
+        )
+    return attempts
+
+
+def _index_map(rows_at: RowsAt) -> dict[str, list[int]]:
     index_map: dict[str, list[int]] = {}
     for (array, _index), row in sorted(rows_at.items()):
         index_map.setdefault(array, []).append(row.pk)
-    rows = list(rows_at.values())
-    with transaction.atomic():
-        attempt = DeliveryAttempt.objects.create(
-            connection_id=output.connection_id,
-            output=output,
-            started_at=timezone.now(),
-            object_count=len(rows_at),
-            request_bytes=request.size_bytes,
-            index_map=index_map,
-            claim_token=rows[0].claim_token if rows else "",
-            worker=worker[:200],
-        )
-        attempt.deliveries.add(*rows)
-    return attempt
+    return index_map
+
+
+FINISHED_FIELDS = [
+    "finished_at",
+    "duration_ms",
+    "outcome",
+    "status_code",
+    "error_class",
+    "braze_message",
+    "braze_errors",
+    "response_excerpt",
+]
 
 
 def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None:
@@ -51,7 +85,7 @@ def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None
     attempt.braze_message = (response.message or "")[:EXCERPT_CHARS]
     attempt.braze_errors = list(response.errors)[:500]
     attempt.response_excerpt = (response.excerpt or "")[:EXCERPT_CHARS]
-    attempt.save()
+    attempt.save(update_fields=FINISHED_FIELDS)
 
 
 def attempts_prune(*, now: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ class DeliveryConfig:
     retry_max_attempts: int
     forward_linger_seconds: float
     forward_budget_seconds: float
+    forward_concurrency: int
     max_countdown_seconds: float
     sweep_seconds: float
     mapping_grace_seconds: float
@@ -43,6 +44,7 @@ def delivery_config() -> DeliveryConfig:
         retry_max_attempts=settings.MPBRAZE_RETRY_MAX_ATTEMPTS,
         forward_linger_seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS,
         forward_budget_seconds=settings.MPBRAZE_FORWARD_BUDGET_SECONDS,
+        forward_concurrency=settings.MPBRAZE_FORWARD_CONCURRENCY,
         max_countdown_seconds=settings.MPBRAZE_MAX_COUNTDOWN_SECONDS,
         sweep_seconds=settings.MPBRAZE_SWEEP_SECONDS,
         mapping_grace_seconds=settings.MPBRAZE_MAPPING_GRACE_SECONDS,

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from connections import services
 from connections.braze.transport import BrazeTransport, TrackOutcome, TrackResponse
 from connections.delivery import attempts, outbox, ratelimit, schedule
 from connections.delivery.config import delivery_config
-from connections.delivery.models import Delivery
+from connections.delivery.models import Delivery, DeliveryAttempt
 from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
 from connections.encryption import EncryptionKeyError
 from connections.models import BrazeOutput, Connection
@@ -34,12 +35,15 @@ RATE_LIMIT_WAIT_SECONDS = 30.0
 
 @dataclass
 class Sender:
-    """What one forwarding run needs: the output, its transport, workspace and deadline."""
+    """What one forwarding run needs: the output, its transport, workspace and deadline, and
+    the threads that keep up to ``concurrency`` requests in flight."""
 
     output: BrazeOutput
     transport: BrazeTransport
     workspace: str
     deadline: float
+    pool: Executor
+    concurrency: int = 1
     worker: str = ""
     claim: outbox.Claim | None = None
     stopped: bool = False
@@ -85,13 +89,19 @@ def output_forward(
     except EncryptionKeyError as error:
         services.connection_pause(connection=output.connection, reason=_undecryptable(error))
         return None
-    budget = budget_seconds or delivery_config().forward_budget_seconds
-    with BrazeTransport(output.rest_host, api_key) as transport:
+    config = delivery_config()
+    budget = budget_seconds or config.forward_budget_seconds
+    with (
+        BrazeTransport(output.rest_host, api_key) as transport,
+        ThreadPoolExecutor(config.forward_concurrency, thread_name_prefix="braze-send") as pool,
+    ):
         sender = Sender(
             output,
             transport,
             workspace_of(output),
             deadline=time.monotonic() + budget,
+            pool=pool,
+            concurrency=config.forward_concurrency,
             worker=worker or f"pid {os.getpid()}",
         )
         return _forward(sender)
@@ -148,15 +158,36 @@ def _send_rows(
     )
     if whole_claim is not None and requests and _hold_back(sender, requests, whole_claim):
         requests.pop()
-    for index, (request, rows_at) in enumerate(requests):
+    for start, wave in _waves(requests, sender.concurrency):
         if sender.stopped or sender.out_of_time():
-            outbox.outbox_release(
-                rows=[row for _, left in requests[index:] for row in left.values()]
-            )
+            outbox.outbox_release(rows=_rows_of(requests[start:]))
             if not sender.stopped:  # out of time: the next run takes over at once
                 sender.wait(0.0)
             return
-        _send_request(sender, request, rows_at)
+        _send_wave(sender, wave)
+
+
+Planned = list[tuple[TrackRequest, RowsAt]]
+
+
+def _rows_of(requests: Planned) -> list[Delivery]:
+    return [row for _, rows_at in requests for row in rows_at.values()]
+
+
+def _waves(requests: Planned, size: int) -> list[tuple[int, Planned]]:
+    """Requests that may be in flight together: at most ``size``, and never two holding the
+    same user (a user's requests go one after another, so Braze sees them in order).
+    Returns each wave with the index of its first request."""
+    waves: list[tuple[int, Planned]] = []
+    users: set[str] = set()
+    for index, (request, rows_at) in enumerate(requests):
+        request_users = {row.user_key for row in rows_at.values() if row.user_key}
+        if not waves or len(waves[-1][1]) >= size or request_users & users:
+            waves.append((index, []))
+            users = set()
+        waves[-1][1].append((request, rows_at))
+        users |= request_users
+    return waves
 
 
 def _plan(
@@ -224,23 +255,42 @@ def _hold_back(
     return True
 
 
-def _send_request(sender: Sender, request: TrackRequest, rows_at: RowsAt) -> None:
-    rows = list(rows_at.values())
-    waited = ratelimit.acquire(sender.workspace, timeout=RATE_LIMIT_WAIT_SECONDS)
-    if waited is None:
-        outbox.outbox_release(rows=rows)
-        sender.wait(1.0)
-        sender.stopped = True
-        return
-    if not _keep_lease(sender, rows):
+def _send_wave(sender: Sender, wave: Planned) -> None:
+    """Send the wave's requests at once, each after a token of the workspace's rate limit,
+    all recorded before the first leaves; apply each answer as it arrives."""
+    ready = _acquire_tokens(sender, wave)
+    rows = _rows_of(ready)
+    if ready and not _keep_lease(sender, rows):
         outbox.outbox_release(rows=rows)
         sender.wait(0.0)
         sender.stopped = True
         return
-    attempt = attempts.attempt_start(
-        output=sender.output, request=request, rows_at=rows_at, worker=sender.worker
-    )
-    response = sender.transport.track(request.body)
+    if not ready:
+        return
+    started = attempts.attempts_start(output=sender.output, requests=ready, worker=sender.worker)
+    in_flight = {
+        sender.pool.submit(sender.transport.track, request.body): (attempt, rows_at)
+        for attempt, (request, rows_at) in zip(started, ready, strict=True)
+    }
+    for future in as_completed(in_flight):
+        attempt, rows_at = in_flight[future]
+        _answered(sender, attempt, rows_at, future.result())
+
+
+def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
+    """The wave's requests that got a rate-limit token; the rest go back to the queue."""
+    for index, (_request, _rows_at) in enumerate(wave):
+        if ratelimit.acquire(sender.workspace, timeout=RATE_LIMIT_WAIT_SECONDS) is None:
+            outbox.outbox_release(rows=_rows_of(wave[index:]))
+            sender.wait(1.0)
+            sender.stopped = True
+            return wave[:index]
+    return wave
+
+
+def _answered(
+    sender: Sender, attempt: DeliveryAttempt, rows_at: RowsAt, response: TrackResponse
+) -> None:
     ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
     if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in one transaction
         attempts.attempt_finish(attempt=attempt, response=response)

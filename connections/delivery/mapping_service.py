@@ -84,21 +84,29 @@ class _Mapped:
 
 def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
     """Count an attempt for each batch no other task is mapping, in a commit of its own (so a
-    batch that crashes its worker is counted too); returns the batches this task took."""
+    batch that crashes its worker is counted too); returns the batches this task took.
+
+    The candidates are locked with ``skip_locked`` before the update: of two tasks racing for
+    a batch, one takes it, and the other skips it or sees it taken."""
     now = timezone.now()
     free = Q(map_started_at__isnull=True) | Q(
         map_started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     )
-    candidates = InboundBatch.objects.filter(
-        free, pk__in=list(ids), status=InboundBatch.Status.RECEIVED, map_attempts__lt=max_attempts
-    )
-    taken = []
-    for batch_id in candidates.values_list("pk", flat=True):
-        # One conditional update each: of two tasks racing for a batch, one wins.
-        if candidates.filter(pk=batch_id).update(
+    with transaction.atomic():
+        taken = list(
+            InboundBatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                free,
+                pk__in=list(ids),
+                status=InboundBatch.Status.RECEIVED,
+                map_attempts__lt=max_attempts,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        InboundBatch.objects.filter(pk__in=taken).update(
             map_attempts=F("map_attempts") + 1, map_started_at=now
-        ):
-            taken.append(batch_id)
+        )
     return taken
 
 

@@ -77,7 +77,8 @@ class FakeBrazeHandler(BaseHTTPRequestHandler):
             return
         if request.path.startswith(CONTROL_PREFIX):
             self._deliver(handle_control(self.state, request))
-        else:
+            return
+        with self.state.recorder.in_flight():  # until the answer is written, latency included
             self._deliver(handle_braze(self.state, request))
 
     def _read_request(self) -> IncomingRequest | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +34,25 @@ class Recorder:
         self._seq = itertools.count(1)
         self._requests: list[RequestRecord] = []
         self._accepted: list[dict[str, Any]] = []
+        self._in_flight = 0
+        self._peak_in_flight = 0
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a Braze request from its arrival until its answer is written."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def peak_in_flight(self) -> int:
+        """The most requests that were being answered at once since the last clear."""
+        with self._lock:
+            return self._peak_in_flight
 
     def start(self, method: str, path: str) -> RequestRecord:
         now = datetime.now(UTC).isoformat()
@@ -59,3 +80,4 @@ class Recorder:
         with self._lock:
             self._requests.clear()
             self._accepted.clear()
+            self._peak_in_flight = self._in_flight

@@ -99,6 +99,10 @@ class FakeBraze:
     def requests(self) -> list[dict[str, Any]]:
         return self.state.recorder.requests()
 
+    def peak_in_flight(self) -> int:
+        """The most requests answered at once (concurrent senders) since the last reset."""
+        return self.state.recorder.peak_in_flight()
+
     def set_faults(self, faults: Faults | None = None, **fields: Any) -> None:
         """Replace the fault settings: a ``Faults`` or its fields as keywords."""
         self.state.faults.set(faults or Faults.from_dict(fields))

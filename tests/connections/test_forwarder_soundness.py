@@ -42,14 +42,56 @@ def save(output: BrazeOutput, **changes: Any) -> None:
 
 @pytest.mark.django_db
 def test_the_budget_is_checked_before_each_request_not_only_between_claims(
-    output: BrazeOutput, braze: FakeBraze
+    output: BrazeOutput, braze: FakeBraze, settings: Any
 ) -> None:
+    settings.MPBRAZE_FORWARD_CONCURRENCY = 1  # one request a wave: the check runs before each
     braze.set_faults(latency_ms=300)
     queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests, one claim
     assert output_forward(output_id=output.pk, budget_seconds=0.5) == 0.0
     sent = statuses()
     assert 1 <= len(braze.requests()) <= 3
     assert sent == {"sent": 75 * len(braze.requests()), "queued": 600 - sent["sent"]}
+
+
+@pytest.mark.django_db
+def test_requests_of_a_claim_are_in_flight_together_up_to_the_concurrency(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_CONCURRENCY = 4
+    braze.set_faults(latency_ms=200)
+    queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests, one claim
+    assert output_forward(output_id=output.pk) is None
+    assert statuses() == {"sent": 600}
+    assert braze.peak_in_flight() == 4
+    assert len(braze.requests()) == 8
+    assert DeliveryAttempt.objects.filter(outcome="success").count() == 8
+
+
+@pytest.mark.django_db
+def test_a_users_requests_are_never_in_flight_together(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    braze.set_faults(latency_ms=100)
+    queue_rows(output, [event("one-user", f"E{n}") for n in range(300)])  # 4 requests
+    assert output_forward(output_id=output.pk) is None
+    assert braze.peak_in_flight() == 1
+    names = [o["body"]["name"] for o in braze.accepted_objects()]
+    assert names == [f"E{n}" for n in range(300)]
+
+
+@pytest.mark.django_db
+def test_a_budget_spent_mid_claim_sends_the_wave_in_flight_and_queues_the_rest(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_CONCURRENCY = 2
+    braze.set_faults(latency_ms=300)
+    queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests: 4 waves of 2
+    assert output_forward(output_id=output.pk, budget_seconds=0.5) == 0.0
+    assert len(braze.requests()) in (2, 4)
+    assert statuses() == {
+        "sent": 75 * len(braze.requests()),
+        "queued": 600 - 75 * len(braze.requests()),
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,7 +190,7 @@ def test_rows_that_fail_while_others_succeed_travel_in_smaller_requests_next_tim
     failed.update(next_attempt_at=Delivery.objects.get(pk=failed[0].pk).created_at)
     output_forward(output_id=output.pk)
     sizes = [sum(r["counts"].values()) for r in braze.requests()[2:]]
-    assert sizes == [37, 37, 1]  # 75 >> 1 per request, events whole
+    assert sorted(sizes) == [1, 37, 37]  # 75 >> 1 per request, events whole (sent together)
     assert statuses() == {"sent": 150}
 
 

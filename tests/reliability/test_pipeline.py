@@ -104,10 +104,11 @@ def test_2000_events_go_out_in_full_requests_but_a_last_one_per_sender(
     sizes = [sum(r["counts"].values()) for r in braze.requests() if r["status"] == 201]
     average = sum(sizes) / len(sizes)
     print(f"\n2,020 objects in {len(sizes)} requests, {average:.1f} per request, {seconds:.1f} s")
-    # The burst is mapped while the worker's two processes forward it: each may end on one
-    # partly filled request, plus the tail that waited for the linger time. 27 is the least.
+    # The burst is mapped while the worker's two processes forward it: a claim taken while
+    # mapping still adds rows may end on a partly filled request, and the tail waits for the
+    # linger time. 27 requests is the least; 29 keeps the mean fill at 69.7 or more.
     assert max(sizes) <= 75
-    assert len([size for size in sizes if size < 75]) <= 3
+    assert len([size for size in sizes if size < 75]) <= 4
     assert len(sizes) <= 29
     rows_sent(2020)
 
