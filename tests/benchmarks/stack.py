@@ -76,7 +76,7 @@ def child_environment(**overrides: str) -> dict[str, str]:
         SECRET_KEY=settings.SECRET_KEY,
         MPBRAZE_ENCRYPTION_KEYS=",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         MPBRAZE_LOCAL_DIR=str(settings.LOCAL_DIR),
-        DEBUG="1",
+        DEBUG="0",  # as in production: no query log, no debug pages
     )
     env.update(overrides)
     return env
@@ -131,22 +131,37 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def gunicorn(wsgi: str, port: int, log: Path, *, workers: int = 2, threads: int = 4) -> Process:
+def gunicorn(
+    wsgi: str, port: int, log: Path, *, queue: str, workers: int = 2, threads: int = 4
+) -> Process:
     command = [sys.executable, "-m", "gunicorn", wsgi, "-b", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--threads", str(threads), "--timeout", "60"]
-    server = Process(command, child_environment(), log)
+    server = Process(command, child_environment(MPBRAZE_CELERY_QUEUE=queue), log)
     _wait_for(f"http://127.0.0.1:{port}/v2/events", server)
     return server
 
 
-def celery_worker(name: str, log: Path, *, concurrency: int = 1, beat: bool = False) -> Process:
-
-    command = [sys.executable, "-m", "celery", "-A", "mpbraze", "worker", "--loglevel=WARNING"]
-    command += [f"--concurrency={concurrency}"]  # the queues: MPBRAZE_CELERY_QUEUE's two
+def celery_worker(
+    name: str,
+    log: Path,
+    *,
+    queue: str,
+    counts: Path,
+    concurrency: int = 1,
+    beat: bool = False,
+    mapping_only: bool = False,
+) -> Process:
+    """A worker process of the product (counting its SQL statements per task into ``counts``)
+    on ``queue`` and its forwarding queue, or on the mapping queue alone."""
+    command = [sys.executable, "-m", "tests.benchmarks.counting_worker", "-A", "mpbraze"]
+    command += ["worker", "--loglevel=WARNING", f"--concurrency={concurrency}"]
     command += [f"--hostname={name}@%h", "--without-mingle", "--without-gossip"]
+    if mapping_only:
+        command += ["-Q", queue]
     if beat:
         command.append("--beat")
-    return Process(command, child_environment(), log)
+    env = child_environment(MPBRAZE_CELERY_QUEUE=queue, MPBRAZE_BENCH_COUNTS_DIR=str(counts))
+    return Process(command, env, log)
 
 
 def _wait_for(url: str, process: Process, timeout: float = 30) -> None:
