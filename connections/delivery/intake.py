@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from connections.delivery import schedule
@@ -23,20 +23,61 @@ def batch_content_hash(payload: dict[str, Any]) -> str:
 def batches_receive(
     *, connection: Connection, payloads: Sequence[dict[str, Any]], historical: bool = False
 ) -> list[tuple[InboundBatch, bool]]:
-    """Store every batch or none, then publish their mapping in one message after commit.
+    """Store every batch or none, in one statement, then publish their mapping in one message
+    after commit. Returns each batch with whether it was new (a repeat is accepted, not stored).
 
     The publish is one bounded attempt: when the broker is down the batches are committed
     all the same and the sweeper publishes them later, so the caller can answer at once.
     """
+    batches = [_new_batch(connection, payload, historical) for payload in payloads]
     with transaction.atomic():
+        created = _insert_new(batches)
         results = [
-            batch_receive(connection=connection, payload=payload, historical=historical)
-            for payload in payloads
+            (batch, True) if batch.pk in created else (_existing(batch), False)
+            for batch in batches
         ]
-    created = [batch.pk for batch, new in results if new]
     if created:
-        transaction.on_commit(lambda: schedule.batches_enqueue(batch_ids=created), robust=True)
+        ids = sorted(created)
+        transaction.on_commit(lambda: schedule.batches_enqueue(batch_ids=ids), robust=True)
     return results
+
+
+def _new_batch(connection: Connection, payload: dict[str, Any], historical: bool) -> InboundBatch:
+    now = timezone.now()
+    return InboundBatch(
+        connection=connection,
+        source_request_id=str(payload.get("source_request_id") or "")[:200],
+        content_hash=batch_content_hash(payload),
+        historical=historical,
+        payload=payload,
+        received_at=now,
+        enqueued_at=now,
+        enqueue_count=1,
+    )
+
+
+def _insert_new(batches: list[InboundBatch]) -> set[int]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING``: one statement for a whole request,
+    where a savepoint and an insert per batch cost half of the inbound view. Sets the primary
+    key of each batch stored and returns those keys; repeats (of earlier batches, or within
+    the request) are skipped by the unique constraints."""
+    db = connections[InboundBatch.objects.db]
+    fields = [f for f in InboundBatch._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(db.ops.quote_name(str(f.column)) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(getattr(b, f.attname), db) for b in batches for f in fields]
+    table = db.ops.quote_name(str(InboundBatch._meta.db_table))
+    # Names from the model's metadata; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batches))}"  # noqa: S608
+        " ON CONFLICT DO NOTHING RETURNING id, content_hash, source_request_id"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = {(content, source): pk for pk, content, source in cursor.fetchall()}
+    for batch in batches:
+        batch.pk = stored.pop((batch.content_hash, batch.source_request_id), None)
+    return {batch.pk for batch in batches if batch.pk is not None}
 
 
 def batch_receive(
@@ -45,31 +86,15 @@ def batch_receive(
     """Store one batch unless it was seen before; returns (batch, created).
 
     A repeated ``source_request_id`` or identical content is accepted and not stored twice
-    (within the de-duplication window: older batches are pruned). Publishing is the
-    caller's: ``batches_receive`` does it once per request.
+    (within the de-duplication window: older batches are pruned).
     """
-    source_request_id = str(payload.get("source_request_id") or "")[:200]
-    content_hash = batch_content_hash(payload)
-    try:
-        with transaction.atomic():
-            batch = InboundBatch.objects.create(
-                connection=connection,
-                source_request_id=source_request_id,
-                content_hash=content_hash,
-                historical=historical,
-                payload=payload,
-                enqueued_at=timezone.now(),
-                enqueue_count=1,
-            )
-    except IntegrityError:
-        return _existing(connection, source_request_id, content_hash), False
-    return batch, True
+    return batches_receive(connection=connection, payloads=[payload], historical=historical)[0]
 
 
-def _existing(connection: Connection, source_request_id: str, content_hash: str) -> InboundBatch:
-    same = InboundBatch.objects.filter(connection=connection)
-    if source_request_id:
-        found = same.filter(source_request_id=source_request_id).first()
+def _existing(batch: InboundBatch) -> InboundBatch:
+    same = InboundBatch.objects.filter(connection_id=batch.connection_id)
+    if batch.source_request_id:
+        found = same.filter(source_request_id=batch.source_request_id).first()
         if found is not None:
             return found
-    return same.get(content_hash=content_hash)
+    return same.get(content_hash=batch.content_hash)

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from django.db import DataError, OperationalError
+from django.db import connection as db
 from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from connections.delivery import intake
 from connections.delivery.models import InboundBatch
 from connections.inbound import limits
 from connections.inbound.errors import Refusal
@@ -144,22 +144,24 @@ def test_it_accepts_again_once_the_backlog_is_mapped(
     assert response.status_code == 202
 
 
+def failing_batch_insert(error: Exception) -> Any:
+    """A database execute wrapper (the driver's seam, not our code) that fails the insert of
+    inbound batches with ``error``, as a dropped connection or a refused value would."""
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith('INSERT INTO "connections_inboundbatch"'):
+            raise error
+        return execute(sql, params, many, context)
+
+    return db.execute_wrapper(wrapper)
+
+
 @pytest.mark.django_db
 def test_it_answers_503_with_retry_after_and_keeps_nothing_when_the_database_fails(
-    sender: Sender, monkeypatch: pytest.MonkeyPatch
+    sender: Sender,
 ) -> None:
-    calls: list[int] = []
-
-    def fail_on_the_third(**kwargs: Any) -> tuple[InboundBatch, bool]:
-        calls.append(1)
-        if len(calls) == 3:
-            raise OperationalError("server closed the connection unexpectedly")
-        return intake.batch_receive(**kwargs)
-
-    monkeypatch.setattr(intake, "batch_receive", fail_on_the_third)
-
-    response = sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(4)])
-
+    with failing_batch_insert(OperationalError("server closed the connection unexpectedly")):
+        response = sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(4)])
     assert response.status_code == 503
     assert response["Retry-After"] == "10"
     assert response.json() == error_body(
@@ -169,15 +171,9 @@ def test_it_answers_503_with_retry_after_and_keeps_nothing_when_the_database_fai
 
 
 @pytest.mark.django_db
-def test_it_answers_400_when_the_database_refuses_a_value(
-    sender: Sender, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(**kwargs: Any) -> tuple[InboundBatch, bool]:
-        raise DataError("value out of range")
-
-    monkeypatch.setattr(intake, "batch_receive", refuse)
-
-    response = sender.post("/v2/events", sdk_batch())
+def test_it_answers_400_when_the_database_refuses_a_value(sender: Sender) -> None:
+    with failing_batch_insert(DataError("value out of range")):
+        response = sender.post("/v2/events", sdk_batch())
 
     assert response.status_code == 400
     assert response.json() == error_body(
