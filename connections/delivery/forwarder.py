@@ -46,6 +46,7 @@ class Sender:
     concurrency: int = 1
     worker: str = ""
     claim: outbox.Claim | None = None
+    next_claim: outbox.Claim | None = None  # taken while the last requests were in flight
     stopped: bool = False
     run_again_in: float | None = None
     accepted_any: bool = False  # Braze accepted a request of this run
@@ -115,12 +116,21 @@ def _undecryptable(error: EncryptionKeyError) -> str:
 
 
 def _forward(sender: Sender) -> float | None:
+    try:
+        return _claim_and_send(sender)
+    finally:  # a claim taken ahead but never sent goes back to the queue as it was
+        if sender.next_claim is not None:
+            outbox.outbox_release(rows=sender.next_claim.rows)
+
+
+def _claim_and_send(sender: Sender) -> float | None:
     while not sender.stopped:
         if sender.out_of_time():
             return 0.0
         if not _active(sender.output):
             return None
-        claim = outbox.outbox_claim_batch(output=sender.output)
+        claim = sender.next_claim or outbox.outbox_claim_batch(output=sender.output)
+        sender.next_claim = None
         if claim.held_until is not None:
             sender.wait((claim.held_until - timezone.now()).total_seconds())
         if not claim.rows:
@@ -131,6 +141,14 @@ def _forward(sender: Sender) -> float | None:
         _send_rows(sender, claim.rows, whole_claim=claim)
         _isolate_lone_failures(sender)
     return sender.run_again_in
+
+
+def _claim_ahead(sender: Sender) -> None:
+    """While a claim's last requests are in flight, claim the next rows: the database work
+    overlaps Braze's answer instead of following it."""
+    if sender.stopped or sender.out_of_time() or not sender.claim or not sender.claim.full:
+        return
+    sender.next_claim = outbox.outbox_claim_batch(output=sender.output)
 
 
 def _next_run(sender: Sender) -> float | None:
@@ -158,13 +176,14 @@ def _send_rows(
     )
     if whole_claim is not None and requests and _hold_back(sender, requests, whole_claim):
         requests.pop()
-    for start, wave in _waves(requests, sender.concurrency):
+    waves = _waves(requests, sender.concurrency)
+    for number, (start, wave) in enumerate(waves, 1):
         if sender.stopped or sender.out_of_time():
             outbox.outbox_release(rows=_rows_of(requests[start:]))
             if not sender.stopped:  # out of time: the next run takes over at once
                 sender.wait(0.0)
             return
-        _send_wave(sender, wave)
+        _send_wave(sender, wave, last=whole_claim is not None and number == len(waves))
 
 
 Planned = list[tuple[TrackRequest, RowsAt]]
@@ -255,9 +274,10 @@ def _hold_back(
     return True
 
 
-def _send_wave(sender: Sender, wave: Planned) -> None:
+def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     """Send the wave's requests at once, each after a token of the workspace's rate limit,
-    all recorded before the first leaves; apply each answer as it arrives."""
+    all recorded before the first leaves; apply each answer as it arrives. The ``last`` wave
+    of a claim takes the next claim while its requests are in flight."""
     ready = _acquire_tokens(sender, wave)
     rows = _rows_of(ready)
     if ready and not _keep_lease(sender, rows):
@@ -272,6 +292,8 @@ def _send_wave(sender: Sender, wave: Planned) -> None:
         sender.pool.submit(sender.transport.track, request.body): (attempt, rows_at)
         for attempt, (request, rows_at) in zip(started, ready, strict=True)
     }
+    if last:
+        _claim_ahead(sender)
     for future in as_completed(in_flight):
         attempt, rows_at = in_flight[future]
         _answered(sender, attempt, rows_at, future.result())

@@ -33,8 +33,7 @@ def batches_receive(
     with transaction.atomic():
         created = _insert_new(batches)
         results = [
-            (batch, True) if batch.pk in created else (_existing(batch), False)
-            for batch in batches
+            (batch, True) if batch.pk in created else (_existing(batch), False) for batch in batches
         ]
     if created:
         ids = sorted(created)
