@@ -82,9 +82,16 @@ class Delivery(models.Model):
         EVENTS = "events", "Event"
         PURCHASES = "purchases", "Purchase"
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="deliveries")
+    # Every row version enters every full index (a status change is never a HOT update), so
+    # indexes that others already cover are left out: connection by delivery_connection_status,
+    # batch by delivery_once_per_batch_object.
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="deliveries")
-    batch = models.ForeignKey(InboundBatch, on_delete=models.CASCADE, related_name="deliveries")
+    batch = models.ForeignKey(
+        InboundBatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     sequence = models.PositiveIntegerField(help_text="Position among the batch's objects.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     body = models.JSONField()
@@ -115,7 +122,10 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # Pruning of sent rows: only the final version of a sent row enters it.
+            models.Index(
+                fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent_prunable"
+            ),
             models.Index(fields=["connection", "status"], name="delivery_connection_status"),
             # The claim: one output's queued rows in (batch, sequence) order.
             models.Index(

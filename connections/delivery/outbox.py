@@ -25,6 +25,20 @@ Status = Delivery.Status
 JITTER = 0.2
 # A user's later rows wait this long for an earlier row another worker is sending.
 ORDER_HOLD = timedelta(seconds=1)
+# What sending needs of a claimed row. Loading no more (no error text, no other timestamps,
+# which Django parses in Python) keeps the claim's cost per row low.
+CLAIMED_FIELDS = (
+    "output_id",
+    "batch_id",
+    "sequence",
+    "kind",
+    "body",
+    "user_key",
+    "event_index",
+    "attempts",
+    "created_at",
+    "split_depth",
+)
 
 
 @dataclass
@@ -83,6 +97,7 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
+            .only(*CLAIMED_FIELDS)
             .order_by("batch_id", "sequence")[:limit]
         )
         claim.full = len(rows) >= limit

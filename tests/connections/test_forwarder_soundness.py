@@ -203,3 +203,15 @@ def test_during_an_outage_failed_requests_stay_full_size(
     output_forward(output_id=output.pk)
     assert set(Delivery.objects.values_list("split_depth", flat=True)) == {0}
     assert DeliveryAttempt.objects.filter(outcome="retry").count() == 2
+
+
+@pytest.mark.django_db
+def test_forwarding_a_claim_costs_a_few_statements_per_request_not_one_per_row(
+    output: BrazeOutput, braze: FakeBraze, django_assert_max_num_queries: Any
+) -> None:
+    queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests, one claim
+    # About 2 statements per request and its savepoint pair here (a commit in production),
+    # plus the claim's; one statement per row would be 600 and more.
+    with django_assert_max_num_queries(60):
+        assert output_forward(output_id=output.pk) is None
+    assert statuses() == {"sent": 600}
