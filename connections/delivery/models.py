@@ -61,6 +61,12 @@ class InboundBatch(models.Model):
                 condition=Q(status__in=["received", "waiting"]),
                 name="batch_pending",
             ),
+            # Backpressure's first look: the span of pending ids, two probes of a small index.
+            models.Index(
+                fields=["connection", "id"],
+                condition=Q(status__in=["received", "waiting"]),
+                name="batch_pending_ids",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -118,6 +118,20 @@ def test_it_answers_429_with_retry_after_when_too_many_batches_wait(
 
 
 @pytest.mark.django_db
+def test_it_counts_the_batches_waiting_not_the_span_of_their_ids(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 3
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(6)])
+    middle = list(InboundBatch.objects.order_by("pk"))[1:-1]  # the first and last wait
+    InboundBatch.objects.filter(pk__in=[b.pk for b in middle]).update(status="mapped")
+
+    assert sender.post("/v2/events", sdk_batch(mpid=98)).status_code == 202  # 2 waiting
+    assert sender.post("/v2/events", sdk_batch(mpid=99)).status_code == 202  # 3 waiting
+    assert sender.post("/v2/events", sdk_batch(mpid=100)).status_code == 429  # 4 waiting
+
+
+@pytest.mark.django_db
 def test_one_connection_behind_does_not_get_another_refused(
     sender: Sender, client: Client, settings: SettingsWrapper
 ) -> None:
