@@ -31,6 +31,7 @@ def _install() -> None:
     folder = Path(os.environ["MPBRAZE_BENCH_COUNTS_DIR"])
 
     def on_connection(sender: Any, connection: Any, **_: Any) -> None:
+        _counts[f"connections opened by {_current[0]}"] += 1
         if _count not in connection.execute_wrappers:
             connection.execute_wrappers.append(_count)
 
