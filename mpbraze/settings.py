@@ -186,7 +186,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A broker outage must not kill a task mid-send (its requests' outcomes would be unknown and
+# their objects sent twice): the task finishes, and its message, if redelivered, finds its
+# rows done (claims are leases in the database, so every task is safe to run again).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A task killed at its hard limit: every claim's lease (below) is longer than this.
 CELERY_TASK_TIME_LIMIT = env.int("MPBRAZE_TASK_TIME_LIMIT_SECONDS", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, int(CELERY_TASK_TIME_LIMIT * 0.8))
