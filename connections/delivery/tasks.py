@@ -7,8 +7,9 @@ import os
 from celery import Task, shared_task
 
 # A mapping task goes on mapping other waiting batches for this long: a backlog is mapped in
-# large transactions, and the messages of the batches it took find nothing left to do.
-MAPPING_PULL_SECONDS = 5.0
+# large transactions, and the messages of the batches it took find nothing left to do. Short
+# enough that a worker process busy mapping a backlog turns to forwarding within a second.
+MAPPING_PULL_SECONDS = 1.0
 
 
 @shared_task(name="mpbraze.batches_map")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from django.conf import settings
-from django.db.models import Max, Min
+from django.db.models import Subquery
 from django.http import HttpRequest, UnreadablePostError
 
 from connections.delivery.models import InboundBatch
@@ -46,8 +46,15 @@ def ensure_queue_has_room(connection: Connection) -> None:
     # The pending batches lie between the lowest and highest pending id: when that span is
     # under the limit (the usual case) two index probes prove there is room. Otherwise
     # OFFSET limit LIMIT 1 counts, stopping at the limit instead of counting the backlog.
-    span = waiting.aggregate(low=Min("pk"), high=Max("pk"))
-    if span["low"] is None or span["high"] - span["low"] < limit:
+    ids = waiting.values("pk")
+    low, high = (  # two LIMIT 1 probes in one round trip (MIN/MAX would scan the backlog)
+        Connection.objects.filter(pk=connection.pk)
+        .order_by()
+        .annotate(low=Subquery(ids.order_by("pk")[:1]), high=Subquery(ids.order_by("-pk")[:1]))
+        .values_list("low", "high")
+        .get()
+    )
+    if low is None or high - low < limit:
         return
     if waiting[limit : limit + 1].exists():
         raise retry_later(
