@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -294,9 +294,10 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     }
     if last:
         _claim_ahead(sender)
-    for future in as_completed(in_flight):
-        attempt, rows_at = in_flight[future]
-        _answered(sender, attempt, rows_at, future.result())
+    waiting = set(in_flight)
+    while waiting:
+        done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        _answered(sender, [(*in_flight[future], future.result()) for future in done])
 
 
 def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
@@ -310,17 +311,32 @@ def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
     return wave
 
 
-def _answered(
-    sender: Sender, attempt: DeliveryAttempt, rows_at: RowsAt, response: TrackResponse
-) -> None:
-    ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
-    if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in one transaction
-        attempts.attempt_finish(attempt=attempt, response=response)
-        _on_split(sender, rows_at, response)
-        return
-    with transaction.atomic():  # the answer and its effect on the rows: both or neither
-        attempts.attempt_finish(attempt=attempt, response=response)
-        OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+Answer = tuple[DeliveryAttempt, RowsAt, TrackResponse]
+
+
+def _answered(sender: Sender, answers: list[Answer]) -> None:
+    """Answers that arrived together, applied in one transaction: each answer and its effect
+    on its rows are still both or neither, for one commit, and the rows of every accepted
+    request are marked sent in one statement."""
+    for _attempt, _rows_at, response in answers:
+        ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
+    accepted: dict[int | None, list[Delivery]] = {}
+    with transaction.atomic():
+        for attempt, rows_at, response in answers:
+            if response.outcome == TrackOutcome.SPLIT:
+                continue
+            attempts.attempt_finish(attempt=attempt, response=response)
+            if response.outcome == TrackOutcome.SUCCESS:
+                sender.accepted_any = True
+                accepted.setdefault(response.status_code, []).extend(rows_at.values())
+            else:
+                OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+        for status_code, rows in accepted.items():
+            outbox.outbox_mark_sent(rows=rows, status_code=status_code)
+    for attempt, rows_at, response in answers:
+        if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in a transaction
+            attempts.attempt_finish(attempt=attempt, response=response)
+            _on_split(sender, rows_at, response)
 
 
 def _keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
@@ -338,11 +354,6 @@ def _failure(response: TrackResponse) -> outbox.Failure:
     return outbox.Failure(
         response.status_code, response.error_class, response.message or response.excerpt
     )
-
-
-def _on_success(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    sender.accepted_any = True
-    outbox.outbox_mark_sent(rows=list(rows_at.values()), status_code=response.status_code)
 
 
 def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
@@ -421,8 +432,8 @@ def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> No
     outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
 
 
+# Success is applied by ``_answered`` itself: the rows of every accepted request at once.
 OUTCOME_HANDLERS = {
-    TrackOutcome.SUCCESS: _on_success,
     TrackOutcome.PARTIAL: _on_partial,
     TrackOutcome.RETRY: _on_retry,
     TrackOutcome.RATE_LIMITED: _on_rate_limited,
