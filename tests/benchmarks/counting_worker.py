@@ -40,7 +40,9 @@ def _install() -> None:
 
     def on_end(**_: Any) -> None:
         _current[0] = "(outside tasks)"
-        (folder / f"{os.getpid()}.json").write_text(json.dumps(_counts))
+        path = folder / f"{os.getpid()}.json"
+        path.with_suffix(".tmp").write_text(json.dumps(_counts))
+        path.with_suffix(".tmp").replace(path)  # a reader never sees half a file
 
     connection_created.connect(on_connection, weak=False)
     task_prerun.connect(on_start, weak=False)
