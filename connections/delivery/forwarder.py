@@ -1,69 +1,35 @@
-"""Sending claimed outbox rows to Braze ``/users/track`` and acting on every kind of answer.
+"""Sending claimed outbox rows to Braze ``/users/track``.
 
-One output at a time: claim due rows, pack them into requests (``mapping.requests``), wait for
-the workspace's rate limiter, record the attempt, send, then apply the outcome to exactly the
-rows of that request, in the same transaction as the attempt's answer (SPEC §6).
+One output at a time: claim due rows, pack them into requests (``mapping.requests``), take a
+token of the workspace's rate limit for each, record the attempts, send up to
+``MPBRAZE_FORWARD_CONCURRENCY`` of them at once (a user's requests one after another), and
+claim the next rows while the last ones are in flight. ``answers`` applies each outcome to
+exactly the rows of its request, in the same transaction as the attempt's answer (SPEC §6).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from connections import services
-from connections.braze.transport import BrazeTransport, TrackOutcome, TrackResponse
-from connections.delivery import attempts, outbox, ratelimit, schedule
+from connections.braze.transport import BrazeTransport
+from connections.delivery import answers, attempts, outbox, ratelimit, schedule
 from connections.delivery.config import delivery_config
-from connections.delivery.models import Delivery, DeliveryAttempt
-from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
+from connections.delivery.models import Delivery
+from connections.delivery.outcomes import RowsAt
+from connections.delivery.sender import Planned, Sender, rows_of, workspace_of
 from connections.encryption import EncryptionKeyError
 from connections.models import BrazeOutput, Connection
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.requests import LIMITS, TrackRequest, build_track_requests
 
-logger = logging.getLogger(__name__)
 RATE_LIMIT_WAIT_SECONDS = 30.0
-
-
-@dataclass
-class Sender:
-    """What one forwarding run needs: the output, its transport, workspace and deadline, and
-    the threads that keep up to ``concurrency`` requests in flight."""
-
-    output: BrazeOutput
-    transport: BrazeTransport
-    workspace: str
-    deadline: float
-    pool: Executor
-    concurrency: int = 1
-    worker: str = ""
-    claim: outbox.Claim | None = None
-    next_claim: outbox.Claim | None = None  # taken while the last requests were in flight
-    stopped: bool = False
-    run_again_in: float | None = None
-    accepted_any: bool = False  # Braze accepted a request of this run
-    retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
-
-    def wait(self, seconds: float) -> None:
-        """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
-        if self.run_again_in is None or seconds < self.run_again_in:
-            self.run_again_in = max(0.0, seconds)
-
-    def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-
-def workspace_of(output: BrazeOutput) -> str:
-    """Rate limits are per Braze workspace: REST host plus a fingerprint of the key."""
-    return f"{output.rest_host}#{output.api_key_fingerprint[:16]}"
 
 
 def output_forward_run(*, output_id: int, worker: str = "") -> None:
@@ -138,8 +104,8 @@ def _claim_and_send(sender: Sender) -> float | None:
         if claim.full:  # more is waiting: let another worker take the next claim meanwhile
             schedule.forward_schedule(output_id=sender.output.pk)
         sender.claim = claim
-        _send_rows(sender, claim.rows, whole_claim=claim)
-        _isolate_lone_failures(sender)
+        send_rows(sender, claim.rows, whole_claim=claim)
+        answers.isolate_lone_failures(sender)
     return sender.run_again_in
 
 
@@ -167,7 +133,7 @@ def _active(output: BrazeOutput) -> bool:
     ).exists()
 
 
-def _send_rows(
+def send_rows(
     sender: Sender, rows: Sequence[Delivery], *, whole_claim: outbox.Claim | None = None
 ) -> None:
     requests, refused = _plan(sender, rows)
@@ -179,18 +145,11 @@ def _send_rows(
     waves = _waves(requests, sender.concurrency)
     for number, (start, wave) in enumerate(waves, 1):
         if sender.stopped or sender.out_of_time():
-            outbox.outbox_release(rows=_rows_of(requests[start:]))
+            outbox.outbox_release(rows=rows_of(requests[start:]))
             if not sender.stopped:  # out of time: the next run takes over at once
                 sender.wait(0.0)
             return
         _send_wave(sender, wave, last=whole_claim is not None and number == len(waves))
-
-
-Planned = list[tuple[TrackRequest, RowsAt]]
-
-
-def _rows_of(requests: Planned) -> list[Delivery]:
-    return [row for _, rows_at in requests for row in rows_at.values()]
 
 
 def _waves(requests: Planned, size: int) -> list[tuple[int, Planned]]:
@@ -279,7 +238,7 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     all recorded before the first leaves; apply each answer as it arrives. The ``last`` wave
     of a claim takes the next claim while its requests are in flight."""
     ready = _acquire_tokens(sender, wave)
-    rows = _rows_of(ready)
+    rows = rows_of(ready)
     if ready and not _keep_lease(sender, rows):
         outbox.outbox_release(rows=rows)
         sender.wait(0.0)
@@ -297,46 +256,18 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     waiting = set(in_flight)
     while waiting:
         done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-        _answered(sender, [(*in_flight[future], future.result()) for future in done])
+        answers.answered(sender, [(*in_flight[future], future.result()) for future in done])
 
 
 def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
     """The wave's requests that got a rate-limit token; the rest go back to the queue."""
     for index, (_request, _rows_at) in enumerate(wave):
         if ratelimit.acquire(sender.workspace, timeout=RATE_LIMIT_WAIT_SECONDS) is None:
-            outbox.outbox_release(rows=_rows_of(wave[index:]))
+            outbox.outbox_release(rows=rows_of(wave[index:]))
             sender.wait(1.0)
             sender.stopped = True
             return wave[:index]
     return wave
-
-
-Answer = tuple[DeliveryAttempt, RowsAt, TrackResponse]
-
-
-def _answered(sender: Sender, answers: list[Answer]) -> None:
-    """Answers that arrived together, applied in one transaction: each answer and its effect
-    on its rows are still both or neither, for one commit, and the rows of every accepted
-    request are marked sent in one statement."""
-    for _attempt, _rows_at, response in answers:
-        ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
-    accepted: dict[int | None, list[Delivery]] = {}
-    with transaction.atomic():
-        for attempt, rows_at, response in answers:
-            if response.outcome == TrackOutcome.SPLIT:
-                continue
-            attempts.attempt_finish(attempt=attempt, response=response)
-            if response.outcome == TrackOutcome.SUCCESS:
-                sender.accepted_any = True
-                accepted.setdefault(response.status_code, []).extend(rows_at.values())
-            else:
-                OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
-        for status_code, rows in accepted.items():
-            outbox.outbox_mark_sent(rows=rows, status_code=status_code)
-    for attempt, rows_at, response in answers:
-        if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in a transaction
-            attempts.attempt_finish(attempt=attempt, response=response)
-            _on_split(sender, rows_at, response)
 
 
 def _keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
@@ -348,95 +279,3 @@ def _keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
     expired = claim.lease_left <= 0
     outbox.outbox_renew_lease(claim=claim)
     return not expired or outbox.outbox_still_held(rows=rows)
-
-
-def _failure(response: TrackResponse) -> outbox.Failure:
-    return outbox.Failure(
-        response.status_code, response.error_class, response.message or response.excerpt
-    )
-
-
-def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    sender.accepted_any = True
-    rejected = partial_rejections(rows_at, response.errors)
-    for message, rows in rejected.items():
-        failure = outbox.Failure(response.status_code, "braze_object_error", message)
-        outbox.outbox_reject(rows=rows, failure=failure)
-    refused = {row.pk for rows in rejected.values() for row in rows}
-    accepted = [row for row in rows_at.values() if row.pk not in refused]
-    outbox.outbox_mark_sent(rows=accepted, status_code=response.status_code)
-
-
-def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    rows = list(rows_at.values())
-    _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
-    sender.retried += rows
-    sender.wait(delivery_config().retry_backoff_seconds[0] * 0.8)
-    if dead:
-        logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)
-
-
-def _isolate_lone_failures(sender: Sender) -> None:
-    """Once a claim's requests are answered: if Braze accepted others while these failed,
-    the failure is these rows' own, so they travel in smaller requests next time, until a
-    row that Braze cannot take stands alone (and its neighbours get through)."""
-    if sender.accepted_any and sender.retried:
-        outbox.outbox_isolate(rows=sender.retried)
-    sender.retried = []
-
-
-def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    """Wait as Braze asks, without spending the rows' retry budget."""
-    until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
-    ratelimit.block_until(sender.workspace, until)
-    outbox.outbox_release(rows=list(rows_at.values()), at=until)
-    sender.wait((until - timezone.now()).total_seconds())
-    sender.stopped = True
-
-
-def _on_split(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    """A whole-request 400/413: bisect until the bad objects stand alone, then reject them."""
-    rows = list(rows_at.values())
-    if len(rows) == 1:
-        outbox.outbox_reject(rows=rows, failure=_failure(response))
-        return
-    middle = len(rows) // 2
-    for half in (rows[:middle], rows[middle:]):
-        _send_rows(sender, half)
-
-
-def _on_unauthorized(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    """A refused key pauses the connection; its rows wait in the queue, not in the dead letters."""
-    reason = (
-        f"Braze answered {response.status_code} to the Server output's REST API key"
-        f" ({response.message or 'no message'}). Fix the key to resume."
-    )
-    _pause(sender, rows_at, reason)
-
-
-def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
-    services.connection_pause(
-        connection=sender.output.connection, reason=reason, refused_output=sender.output
-    )
-    outbox.outbox_release(rows=list(rows_at.values()))
-    sender.stopped = True
-
-
-def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    if is_configuration_problem(response.status_code):  # the endpoint is wrong, not the rows
-        reason = (
-            f"Braze could not be reached as configured: {response.message or response.error_class}"
-        )
-        _pause(sender, rows_at, f"{reason}. Check the REST endpoint to resume.")
-        return
-    outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
-
-
-# Success is applied by ``_answered`` itself: the rows of every accepted request at once.
-OUTCOME_HANDLERS = {
-    TrackOutcome.PARTIAL: _on_partial,
-    TrackOutcome.RETRY: _on_retry,
-    TrackOutcome.RATE_LIMITED: _on_rate_limited,
-    TrackOutcome.UNAUTHORIZED: _on_unauthorized,
-    TrackOutcome.REJECTED: _on_rejected,
-}

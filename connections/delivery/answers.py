@@ -1,0 +1,141 @@
+"""Acting on Braze's answers: each answer and its effect on exactly the rows of its request
+in one transaction (SPEC §6), for every kind of outcome."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from connections import services
+from connections.braze.transport import TrackOutcome, TrackResponse
+from connections.delivery import attempts, outbox, ratelimit
+from connections.delivery.config import delivery_config
+from connections.delivery.models import Delivery, DeliveryAttempt
+from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
+from connections.delivery.sender import Sender
+
+logger = logging.getLogger(__name__)
+
+Answer = tuple[DeliveryAttempt, RowsAt, TrackResponse]
+
+
+def answered(sender: Sender, answers: list[Answer]) -> None:
+    """Answers that arrived together, applied in one transaction: each answer and its effect
+    on its rows are still both or neither, for one commit, and the rows of every accepted
+    request are marked sent in one statement."""
+    for _attempt, _rows_at, response in answers:
+        ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
+    accepted: dict[int | None, list[Delivery]] = {}
+    with transaction.atomic():
+        for attempt, rows_at, response in answers:
+            if response.outcome == TrackOutcome.SPLIT:
+                continue
+            attempts.attempt_finish(attempt=attempt, response=response)
+            if response.outcome == TrackOutcome.SUCCESS:
+                sender.accepted_any = True
+                accepted.setdefault(response.status_code, []).extend(rows_at.values())
+            else:
+                OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+        for status_code, rows in accepted.items():
+            outbox.outbox_mark_sent(rows=rows, status_code=status_code)
+    for attempt, rows_at, response in answers:
+        if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in a transaction
+            attempts.attempt_finish(attempt=attempt, response=response)
+            _on_split(sender, rows_at, response)
+
+
+def _failure(response: TrackResponse) -> outbox.Failure:
+    return outbox.Failure(
+        response.status_code, response.error_class, response.message or response.excerpt
+    )
+
+
+def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    sender.accepted_any = True
+    rejected = partial_rejections(rows_at, response.errors)
+    for message, rows in rejected.items():
+        failure = outbox.Failure(response.status_code, "braze_object_error", message)
+        outbox.outbox_reject(rows=rows, failure=failure)
+    refused = {row.pk for rows in rejected.values() for row in rows}
+    accepted = [row for row in rows_at.values() if row.pk not in refused]
+    outbox.outbox_mark_sent(rows=accepted, status_code=response.status_code)
+
+
+def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    rows = list(rows_at.values())
+    _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
+    sender.retried += rows
+    sender.wait(delivery_config().retry_backoff_seconds[0] * 0.8)
+    if dead:
+        logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)
+
+
+def isolate_lone_failures(sender: Sender) -> None:
+    """Once a claim's requests are answered: if Braze accepted others while these failed,
+    the failure is these rows' own, so they travel in smaller requests next time, until a
+    row that Braze cannot take stands alone (and its neighbours get through)."""
+    if sender.accepted_any and sender.retried:
+        outbox.outbox_isolate(rows=sender.retried)
+    sender.retried = []
+
+
+def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    """Wait as Braze asks, without spending the rows' retry budget."""
+    until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
+    ratelimit.block_until(sender.workspace, until)
+    outbox.outbox_release(rows=list(rows_at.values()), at=until)
+    sender.wait((until - timezone.now()).total_seconds())
+    sender.stopped = True
+
+
+def _on_split(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    """A whole-request 400/413: bisect until the bad objects stand alone, then reject them."""
+    rows = list(rows_at.values())
+    if len(rows) == 1:
+        outbox.outbox_reject(rows=rows, failure=_failure(response))
+        return
+    middle = len(rows) // 2
+    from connections.delivery.forwarder import send_rows  # it sends, and we act on its answers
+
+    for half in (rows[:middle], rows[middle:]):
+        send_rows(sender, half)
+
+
+def _on_unauthorized(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    """A refused key pauses the connection; its rows wait in the queue, not in the dead letters."""
+    reason = (
+        f"Braze answered {response.status_code} to the Server output's REST API key"
+        f" ({response.message or 'no message'}). Fix the key to resume."
+    )
+    _pause(sender, rows_at, reason)
+
+
+def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
+    services.connection_pause(
+        connection=sender.output.connection, reason=reason, refused_output=sender.output
+    )
+    outbox.outbox_release(rows=list(rows_at.values()))
+    sender.stopped = True
+
+
+def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+    if is_configuration_problem(response.status_code):  # the endpoint is wrong, not the rows
+        reason = (
+            f"Braze could not be reached as configured: {response.message or response.error_class}"
+        )
+        _pause(sender, rows_at, f"{reason}. Check the REST endpoint to resume.")
+        return
+    outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
+
+
+# Success is applied by ``_answered`` itself: the rows of every accepted request at once.
+OUTCOME_HANDLERS = {
+    TrackOutcome.PARTIAL: _on_partial,
+    TrackOutcome.RETRY: _on_retry,
+    TrackOutcome.RATE_LIMITED: _on_rate_limited,
+    TrackOutcome.UNAUTHORIZED: _on_unauthorized,
+    TrackOutcome.REJECTED: _on_rejected,
+}

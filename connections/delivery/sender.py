@@ -1,0 +1,54 @@
+"""One forwarding run's state: the output, its transport and rate-limit workspace, its
+deadline, the threads that keep requests in flight, and the claims it holds."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from connections.braze.transport import BrazeTransport
+from connections.delivery import outbox
+from connections.delivery.models import Delivery
+from connections.delivery.outcomes import RowsAt
+from connections.models import BrazeOutput
+from mapping.requests import TrackRequest
+
+Planned = list[tuple[TrackRequest, RowsAt]]  # requests as packed, with the rows of each
+
+
+@dataclass
+class Sender:
+    """What one forwarding run needs: the output, its transport, workspace and deadline, and
+    the threads that keep up to ``concurrency`` requests in flight."""
+
+    output: BrazeOutput
+    transport: BrazeTransport
+    workspace: str
+    deadline: float
+    pool: Executor
+    concurrency: int = 1
+    worker: str = ""
+    claim: outbox.Claim | None = None
+    next_claim: outbox.Claim | None = None  # taken while the last requests were in flight
+    stopped: bool = False
+    run_again_in: float | None = None
+    accepted_any: bool = False  # Braze accepted a request of this run
+    retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
+
+    def wait(self, seconds: float) -> None:
+        """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
+        if self.run_again_in is None or seconds < self.run_again_in:
+            self.run_again_in = max(0.0, seconds)
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def workspace_of(output: BrazeOutput) -> str:
+    """Rate limits are per Braze workspace: REST host plus a fingerprint of the key."""
+    return f"{output.rest_host}#{output.api_key_fingerprint[:16]}"
+
+
+def rows_of(requests: Planned) -> list[Delivery]:
+    return [row for _, rows_at in requests for row in rows_at.values()]
