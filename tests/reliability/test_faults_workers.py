@@ -173,7 +173,7 @@ def attempts_by_row() -> dict[int, list[tuple[datetime, str]]]:
 # --- 1. kill -9 of a pool process in the middle of a slow send --------------------------------
 
 
-def test_a_pool_process_killed_mid_send_costs_at_most_its_request_in_duplicates(
+def test_a_pool_process_killed_mid_send_costs_at_most_its_requests_in_flight_in_duplicates(
     start_fault_worker: StartWorker,  # noqa: F811
     start_web_server: StartWeb,  # noqa: F811
     braze: FakeBraze,
