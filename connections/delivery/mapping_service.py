@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from connections import services
 from connections.delivery import schedule
@@ -185,9 +186,15 @@ def outbox_rows_insert(rows: Sequence[Delivery]) -> None:
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(db.ops.quote_name(str(f.column)) for f in fields)
     table = db.ops.quote_name(str(Delivery._meta.db_table))
+    # Plain attribute values (psycopg adapts them in C); only JSON needs its wrapper. Django's
+    # per-field preparation took half of the insert's time.
+    json_fields = {f.attname for f in fields if isinstance(f, JSONField)}
+    names = [f.attname for f in fields]
     with db.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), db) for f in fields])
+            copy.write_row(
+                [Jsonb(getattr(row, n)) if n in json_fields else getattr(row, n) for n in names]
+            )
 
 
 def _fail_exhausted(ids: Sequence[int], max_attempts: int) -> None:
@@ -333,5 +340,6 @@ def _delivery(
         user_key=item.user_key[:1000],
         event_index=item.event_index,
         event_name=str(item.body.get("name") or item.body.get("product_id") or "")[:255],
+        created_at=now,
         next_attempt_at=now,
     )
