@@ -53,7 +53,7 @@ from tests.reliability.harness import (
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 REQUEST_OBJECTS = 75  # Braze's combined cap per /users/track request
-IN_FLIGHT = 8  # MPBRAZE_FORWARD_CONCURRENCY's default: requests a process keeps in flight
+IN_FLIGHT = 12  # MPBRAZE_FORWARD_CONCURRENCY's default: requests a process keeps in flight
 SWEEP_SECONDS = 1.0
 TIME_LIMIT_SECONDS = 10
 LEASE_SECONDS = 11  # the shortest lease that outlives the task's hard time limit
