@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection as db
+from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
 
@@ -215,3 +216,21 @@ def test_forwarding_a_claim_costs_a_few_statements_per_request_not_one_per_row(
     with django_assert_max_num_queries(60):
         assert output_forward(output_id=output.pk) is None
     assert statuses() == {"sent": 600}
+
+
+@pytest.mark.django_db
+def test_a_claim_taken_ahead_goes_back_to_the_queue_untouched_when_a_429_stops_the_run(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 150  # a full claim leaves its last user: 149 rows
+    braze.set_faults(latency_ms=200, next_statuses=(429,), retry_after_seconds=30)
+    queue_rows(output, [event(f"u{n}") for n in range(600)])
+    queued_at = Delivery.objects.aggregate(at=Max("next_attempt_at"))["at"]
+    output_forward(output_id=output.pk)
+    assert [r["status"] for r in braze.requests()] == [429]  # the claim's one full request
+    assert not Delivery.objects.filter(status="sending").exists()
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("queued", 0)}
+    # Released rows are due again from their release. The first claim (149 rows: the 429's 75
+    # and a partly filled tail of 74 put back at once) and the claim taken ahead while the
+    # request was in flight (149: that tail and 75 more); the other rows were never claimed.
+    assert Delivery.objects.filter(next_attempt_at__gt=queued_at).count() == 149 + 75

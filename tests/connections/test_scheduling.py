@@ -15,7 +15,7 @@ from django.utils import timezone
 from connections.delivery import mapping_service, schedule, sweeper
 from connections.delivery.intake import batch_receive
 from connections.delivery.tasks import batches_map
-from connections.models import BrazeOutput, Connection, ForwardSchedule, InboundBatch
+from connections.models import BrazeOutput, Connection, Delivery, ForwardSchedule, InboundBatch
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
 
@@ -192,3 +192,20 @@ def test_a_group_of_batches_is_mapped_in_one_transaction_and_a_poison_one_fails_
     status = dict(InboundBatch.objects.values_list("pk", "status"))
     assert [status[pk] for pk in ids] == ["mapped", "mapped", "mapped", "failed"]
     assert InboundBatch.objects.get(pk=poison.pk).map_attempts == 2
+
+
+def test_a_batch_whose_rows_exist_already_is_mapped_alone_without_a_second_copy(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    """The group insert (COPY on PostgreSQL) refuses rows that exist; the batch is then
+    mapped alone, where existing rows are skipped, and nothing is written twice."""
+    batches = [
+        batch_receive(connection=connection, payload={**BATCH, "source_request_id": f"c{n}"})[0]
+        for n in range(3)
+    ]
+    mapping_service.batch_map(batch_id=batches[1].pk)
+    InboundBatch.objects.filter(pk=batches[1].pk).update(status="received", map_attempts=0)
+    assert mapping_service.batches_map(batch_ids=[b.pk for b in batches]) == 3
+    assert set(InboundBatch.objects.values_list("status", flat=True)) == {"mapped"}
+    rows = Delivery.objects.values_list("batch_id", "sequence")
+    assert sorted(rows) == [(b.pk, 0) for b in batches]  # one object a batch, once
