@@ -59,5 +59,6 @@ class BrazeOutputAdmin(ReadOnlyAdmin):
     history_list_display = ("api_key_masked", "braze_instance", "custom_rest_endpoint")
 
 
-# The delivery screens live beside their models; importing them registers them.
+# The delivery and connectivity screens live beside their models; importing them registers them.
+import connections.connectivity.admin  # noqa: E402
 import connections.delivery.admin  # noqa: E402, F401

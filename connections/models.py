@@ -165,6 +165,7 @@ class BrazeOutput(models.Model):
 
 
 # Delivery models live in their own module; importing them here registers them with the app.
+from connections.connectivity.models import ConnectivityCheck, ConnectivityStep  # noqa: E402
 from connections.delivery.models import (  # noqa: E402
     Delivery,
     DeliveryAttempt,
@@ -176,6 +177,8 @@ __all__ = [
     "APP_PLATFORMS",
     "BrazeOutput",
     "Connection",
+    "ConnectivityCheck",
+    "ConnectivityStep",
     "Delivery",
     "DeliveryAttempt",
     "ForwardSchedule",

@@ -209,6 +209,11 @@ MPBRAZE_INBOUND_MAX_BATCH_BYTES = env.int("MPBRAZE_INBOUND_MAX_BATCH_BYTES", def
 # Per connection: one connection falling behind never gets another one refused.
 MPBRAZE_INBOUND_MAX_PENDING_BATCHES = env.int("MPBRAZE_INBOUND_MAX_PENDING_BATCHES", default=100000)
 
+# Connectivity checks (SPEC §7): each step (DNS, TCP, TLS, HTTP) is bounded by this.
+MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS = env.float(
+    "MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS", default=10.0
+)
+
 # Delivery (SPEC §6). Read through connections.delivery.config, never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
 # A multiple of 75 and 50, so a claim packs into full requests.

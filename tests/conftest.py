@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import socket
 import tempfile
 import uuid
 from pathlib import Path
@@ -112,3 +113,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("fault-injection ledgers")
         for line in sorted(path.read_text().splitlines()):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
+    """Names mapped here resolve to the given address (``None``: no such name)."""
+    table: dict[str, str | None] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        if host not in table:
+            return real(host, port, *args, **kwargs)
+        address = table[host]
+        if address is None:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table

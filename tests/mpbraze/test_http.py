@@ -17,24 +17,6 @@ from tests.stdlib_server import answer, local_server
 
 
 @pytest.fixture
-def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
-    """Names mapped here resolve to the given address (``None``: no such name)."""
-    table: dict[str, str | None] = {}
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        if host not in table:
-            return real(host, port, *args, **kwargs)
-        address = table[host]
-        if address is None:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return table
-
-
-@pytest.fixture
 def local_off(settings: Any) -> None:
     settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS = False
     settings.MPBRAZE_ALLOWED_ENDPOINT_HOSTS = []

@@ -1,0 +1,34 @@
+"""Connectivity checks in the audit admin: read-only, newest first, with their steps."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from connections.admin import ReadOnlyMixin
+from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
+
+
+class StepInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConnectivityStep
+    fields = readonly_fields = ("position", "name", "outcome", "latency_ms", "message")
+    extra = 0
+
+
+@admin.register(ConnectivityCheck)
+class ConnectivityCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("started_at", "connection", "output", "outcome", "duration_ms", "summary")
+    list_filter = ("outcome", "output__platform", "connection")
+    search_fields = ("summary", "connection__name")
+    list_select_related = ("connection", "output")
+    ordering = ("-started_at",)
+    inlines = [StepInline]
+    fields = readonly_fields = (
+        "connection",
+        "output",
+        "started_by",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "duration_ms",
+        "summary",
+    )
