@@ -213,3 +213,33 @@ def test_two_workers_never_send_the_same_row(
     wait_until(lambda: sent_count(braze)() >= 3000, timeout=90, what="3,000 objects")
     names = [o["body"]["name"] for o in braze.accepted_objects()]
     assert len(names) == len(set(names)) == 3000
+
+
+def test_a_connectivity_check_runs_on_a_worker_and_a_passing_one_resumes_and_drains(
+    start_worker: Start, braze: FakeBraze
+) -> None:
+    from connections.connectivity.models import ConnectivityCheck
+    from connections.connectivity.services import connection_test_connectivity
+
+    connection, _secret = services.connection_create(name="Checked")
+    server = braze_connection(connection, braze.url)
+    queue_rows(server, [event(f"u{n}") for n in range(10)])
+    services.connection_pause(connection=connection, reason="Braze answered 401")
+    start_worker()
+    braze.remove_key(REST_KEY)
+    [failing] = [
+        c for c in connection_test_connectivity(connection=connection) if c.output == server
+    ]
+    done = ConnectivityCheck.objects.filter(pk=failing.pk).exclude(outcome="pending")
+    wait_until(done.exists, timeout=30, what="the check to finish on the worker")
+    assert done.get().summary.startswith("API key rejected by Braze (401)")
+    connection.refresh_from_db()
+    assert connection.paused_reason == "Braze answered 401"
+
+    braze.set_key(REST_KEY)  # the key is fixed at Braze; test again
+    [passing] = [
+        c for c in connection_test_connectivity(connection=connection) if c.output == server
+    ]
+    assert passing.pk != failing.pk
+    rows_sent(10)  # resumed on proof, and what waited drained
+    assert ConnectivityCheck.objects.get(pk=passing.pk).outcome == "passed"
