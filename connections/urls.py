@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from connections import views
+from connections.connectivity import views as checks
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -16,6 +17,18 @@ urlpatterns = [
         name="connection_rotate_secret",
     ),
     path("connections/<int:pk>/resume/", views.connection_resume, name="connection_resume"),
+    path("connections/<int:pk>/test/", checks.connection_test, name="connection_test"),
+    path("connections/<int:pk>/checks/", checks.connection_checks, name="connection_checks"),
+    path(
+        "connections/<int:pk>/checks.json",
+        checks.connection_checks_json,
+        name="connection_checks_json",
+    ),
+    path(
+        "connections/<int:pk>/outputs/<str:platform>/test/",
+        checks.output_test,
+        name="output_test",
+    ),
     path("connections/<int:pk>/outputs/new/", views.output_create, name="output_create"),
     path(
         "connections/<int:pk>/outputs/<str:platform>/",

@@ -15,7 +15,7 @@ from connections.models import BrazeOutput, Connection, Platform
 _SHOWN_ONCE = "inbound_secret_{}"
 
 
-def _allowed(permission: str):  # type: ignore[no-untyped-def]
+def allowed(permission: str):  # type: ignore[no-untyped-def]
     """Sign-in required, then the permission, else 403."""
 
     def decorate(view):  # type: ignore[no-untyped-def]
@@ -24,7 +24,7 @@ def _allowed(permission: str):  # type: ignore[no-untyped-def]
     return decorate
 
 
-@_allowed("connections.view_connection")
+@allowed("connections.view_connection")
 def dashboard(request: HttpRequest) -> HttpResponse:
     connections = list(selectors.connections_for_dashboard())
     counts = selectors.delivery_counts([c.pk for c in connections])
@@ -32,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "connections/dashboard.html", {"rows": rows})
 
 
-@_allowed("connections.add_connection")
+@allowed("connections.add_connection")
 @require_http_methods(["GET", "POST"])
 def connection_create(request: HttpRequest) -> HttpResponse:
     form = ConnectionCreateForm(request.POST or None)
@@ -44,7 +44,7 @@ def connection_create(request: HttpRequest) -> HttpResponse:
     return render(request, "connections/connection_form.html", {"form": form})
 
 
-@_allowed("connections.view_connection")
+@allowed("connections.view_connection")
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     context = {
@@ -60,7 +60,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "connections/connection_detail.html", context)
 
 
-@_allowed("connections.change_connection")
+@allowed("connections.change_connection")
 @require_http_methods(["GET", "POST"])
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
@@ -74,7 +74,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "connections/connection_form.html", context)
 
 
-@_allowed("connections.change_connection")
+@allowed("connections.change_connection")
 @require_POST
 def connection_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
@@ -84,7 +84,7 @@ def connection_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("connection_detail", pk=pk)
 
 
-@_allowed("connections.change_connection")
+@allowed("connections.change_connection")
 @require_http_methods(["GET", "POST"])
 def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Lift a pause once the marketer confirms the cause was dealt with outside mpbraze."""
@@ -99,7 +99,7 @@ def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "connections/confirm_resume.html", context)
 
 
-@_allowed("connections.delete_connection")
+@allowed("connections.delete_connection")
 @require_http_methods(["GET", "POST"])
 def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
@@ -139,20 +139,20 @@ def _output_page(
     return render(request, "connections/output_form.html", context)
 
 
-@_allowed("connections.add_brazeoutput")
+@allowed("connections.add_brazeoutput")
 @require_http_methods(["GET", "POST"])
 def output_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _output_page(request, get_object_or_404(Connection, pk=pk), None)
 
 
-@_allowed("connections.change_brazeoutput")
+@allowed("connections.change_brazeoutput")
 @require_http_methods(["GET", "POST"])
 def output_edit(request: HttpRequest, pk: int, platform: str) -> HttpResponse:
     output = get_object_or_404(BrazeOutput, connection_id=pk, platform=platform)
     return _output_page(request, output.connection, output)
 
 
-@_allowed("connections.delete_brazeoutput")
+@allowed("connections.delete_brazeoutput")
 @require_http_methods(["GET", "POST"])
 def output_delete(request: HttpRequest, pk: int, platform: str) -> HttpResponse:
     output = get_object_or_404(BrazeOutput, connection_id=pk, platform=platform)
