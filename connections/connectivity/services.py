@@ -84,6 +84,9 @@ def output_probe(output: BrazeOutput) -> list[Step]:
     """The steps for one output: its REST endpoint with the key for the Server output, the
     SDK endpoint (and the JS endpoint for Web) for app outputs."""
     timeout = float(settings.MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS)
+    if output.platform != Platform.SERVER and not output.sdk_host:
+        message = "no SDK endpoint is set: the app's SDK uses its built-in default"
+        return [Step("http", "skipped", 0, message)]
     if output.platform != Platform.SERVER:
         steps = probe(Target(output.sdk_host, timeout), http_steps.reachability_step)
         if output.platform == Platform.WEB and output.js_host and not _failed(steps):

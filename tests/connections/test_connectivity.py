@@ -253,3 +253,19 @@ def test_auditors_read_checks_and_their_steps_in_the_admin_and_nobody_edits(
     )
     client.force_login(outsider)
     assert client.get("/admin/connections/connectivitycheck/").status_code == 302  # to sign in
+
+
+def test_an_app_output_without_an_sdk_endpoint_is_not_probed(connection: Connection) -> None:
+    from tests.conftest import add_output
+
+    app = add_output(
+        connection,
+        "android",
+        "android-key-0001",
+        braze_instance="custom",
+        custom_rest_endpoint="rest.iad-03.braze.com",
+    )
+    check = run(app)
+    assert check.outcome == "passed"
+    assert steps(check) == [("http", "skipped")]
+    assert check.summary == "no SDK endpoint is set: the app's SDK uses its built-in default"
