@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import instances, selectors, services
+from connections.connectivity import selectors as check_selectors
 from connections.forms import BrazeOutputForm, ConnectionCreateForm, ConnectionEditForm
 from connections.models import BrazeOutput, Connection, Platform
 
@@ -27,8 +28,10 @@ def allowed(permission: str):  # type: ignore[no-untyped-def]
 @allowed("connections.view_connection")
 def dashboard(request: HttpRequest) -> HttpResponse:
     connections = list(selectors.connections_for_dashboard())
-    counts = selectors.delivery_counts([c.pk for c in connections])
-    rows = [(connection, counts[connection.pk]) for connection in connections]
+    ids = [c.pk for c in connections]
+    counts = selectors.delivery_counts(ids)
+    checks = check_selectors.latest_check_by_connection(ids)
+    rows = [(c, counts[c.pk], checks.get(c.pk)) for c in connections]
     return render(request, "connections/dashboard.html", {"rows": rows})
 
 

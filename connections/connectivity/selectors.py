@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.models import Connection
@@ -46,3 +46,17 @@ def check_as_json(check: ConnectivityCheck) -> dict[str, Any]:
             for step in check.steps.all()
         ],
     }
+
+
+def latest_check_by_connection(connection_ids: list[int]) -> dict[int, ConnectivityCheck]:
+    """Each connection's newest check (of any output), in two queries whatever the count."""
+    newest = ConnectivityCheck.objects.filter(connection=OuterRef("pk")).order_by(
+        "-started_at", "-pk"
+    )
+    ids = (
+        Connection.objects.filter(pk__in=connection_ids)
+        .annotate(check_id=Subquery(newest.values("pk")[:1]))
+        .values_list("check_id", flat=True)
+    )
+    checks = ConnectivityCheck.objects.filter(pk__in=[pk for pk in ids if pk is not None])
+    return {check.connection_id: check for check in checks.select_related("output")}

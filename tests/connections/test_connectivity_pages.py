@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
+from connections import services
 from connections.connectivity.models import ConnectivityCheck
-from connections.connectivity.services import connectivity_check_run
+from connections.connectivity.services import connectivity_check_run, output_test_connectivity
 from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
+from connections.templatetags.mpbraze_tags import ago
 from tests.connections.delivery_helpers import REST_KEY
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +104,26 @@ def test_the_connection_page_offers_the_buttons_to_those_who_may_use_them(
     client.force_login(auditor)
     page = client.get(f"/connections/{connection.pk}/").content.decode()
     assert 'id="test-connection"' not in page
+
+
+def test_the_dashboard_shows_each_connections_last_test_and_its_age(
+    client: Client, marketer: User, connection: Connection, output: BrazeOutput, braze: FakeBraze
+) -> None:
+    other, _secret = services.connection_create(name="Other app")
+    client.force_login(marketer)
+    assert "never" in client.get("/").content.decode()
+    check = output_test_connectivity(output=output)
+    connectivity_check_run(check_id=check.pk)
+    ConnectivityCheck.objects.filter(pk=check.pk).update(
+        started_at=timezone.now() - timedelta(minutes=3)
+    )
+    page = client.get("/").content.decode()
+    assert '<span class="badge badge-passed">Passed</span>' in page
+    assert "Server, 3\xa0minutes ago" in page
+    assert page.count("never") == 1  # the other connection was never tested
+    assert other.pk != connection.pk
+
+
+def test_an_age_under_a_minute_reads_just_now() -> None:
+    assert ago(timezone.now() - timedelta(seconds=20)) == "just now"
+    assert ago(timezone.now() - timedelta(minutes=2, seconds=5)) == "2\xa0minutes ago"
