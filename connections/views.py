@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import instances, selectors, services
 from connections.connectivity import selectors as check_selectors
+from connections.connectivity.health import connections_health
 from connections.forms import BrazeOutputForm, ConnectionCreateForm, ConnectionEditForm
 from connections.models import BrazeOutput, Connection, Platform
 
@@ -31,7 +32,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ids = [c.pk for c in connections]
     counts = selectors.delivery_counts(ids)
     checks = check_selectors.latest_check_by_connection(ids)
-    rows = [(c, counts[c.pk], checks.get(c.pk)) for c in connections]
+    health = connections_health(connections)
+    rows = [(c, counts[c.pk], checks.get(c.pk), health[c.pk]) for c in connections]
     return render(request, "connections/dashboard.html", {"rows": rows})
 
 
@@ -59,6 +61,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "failed_deliveries": selectors.connection_failed_deliveries(connection),
         "batches": selectors.connection_batch_summary(connection),
         "counts": selectors.delivery_counts([connection.pk])[connection.pk],
+        "health": connections_health([connection])[connection.pk],
     }
     return render(request, "connections/connection_detail.html", context)
 
