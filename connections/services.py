@@ -132,9 +132,13 @@ def output_save(
     output.settings = settings.model_dump(mode="json")
     output.save()
     connection.refresh_from_db(fields=["paused_reason"])  # a worker may have paused it
-    # What Braze refused (the key, or where it was sent) changed: try again.
-    if connection.paused_reason and _sending_configuration(output) != before:
-        connection_resume(connection=connection)
+    # What Braze refused (the key, or where it was sent) changed: test it; a check that
+    # passes resumes the connection, one that fails leaves it paused and says why.
+    changed = _sending_configuration(output) != before
+    if connection.paused_reason and changed and output.platform == Platform.SERVER:
+        from connections.connectivity.services import output_test_connectivity
+
+        output_test_connectivity(output=output)
     if created and output.platform == Platform.SERVER:
         batches_resume_waiting(connection=connection)
     return output

@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from connections import services
+from connections.connectivity.models import ConnectivityCheck
+from connections.connectivity.services import connectivity_check_run
 from connections.delivery.forwarder import output_forward
 from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
@@ -146,6 +148,10 @@ def test_a_401_pauses_the_connection_and_a_key_fix_resumes_with_nothing_lost(
         settings=output.forwarding,
         output=output,
     )
+    connection.refresh_from_db()
+    assert connection.status == "paused"  # until a check proves the new key works
+    check = ConnectivityCheck.objects.get(output=output)  # started by the change
+    connectivity_check_run(check_id=check.pk)
     connection.refresh_from_db()
     assert connection.status == "active"
     output_forward(output_id=output.pk)

@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from connections import services
+from connections.connectivity.models import ConnectivityCheck
+from connections.connectivity.services import connectivity_check_run
 from connections.delivery import recovery
 from connections.delivery.forwarder import output_forward
 from connections.fakebraze import FakeBraze
@@ -147,8 +149,26 @@ def test_a_pause_over_the_endpoint_is_lifted_when_the_endpoint_changes(
     )
     save(output, external_identity_type="email")  # not what Braze refused: still paused
     assert Connection.objects.get().paused_reason
+    assert not ConnectivityCheck.objects.exists()
     save(output, custom_rest_endpoint=braze.url.split("//")[1])
+    assert Connection.objects.get().paused_reason  # until the check it started passes
+    connectivity_check_run(check_id=ConnectivityCheck.objects.get().pk)
     assert Connection.objects.get().paused_reason == ""
+
+
+@pytest.mark.django_db
+def test_a_changed_key_that_braze_still_refuses_leaves_the_pause_and_says_why(
+    output: BrazeOutput, braze: FakeBraze
+) -> None:
+    services.connection_pause(
+        connection=output.connection, reason="Braze answered 401", refused_output=output
+    )
+    save(output, api_key="still-wrong-key-0001")
+    check = ConnectivityCheck.objects.get()
+    connectivity_check_run(check_id=check.pk)
+    check.refresh_from_db()
+    assert check.summary.startswith("API key rejected by Braze (401)")
+    assert Connection.objects.get().paused_reason == "Braze answered 401"
 
 
 @pytest.mark.django_db
