@@ -19,13 +19,6 @@ EXCERPT_CHARS = 2000
 PRUNE_CHUNK = 5000
 
 
-def attempt_start(
-    *, output: BrazeOutput, request: TrackRequest, rows_at: RowsAt, worker: str = ""
-) -> DeliveryAttempt:
-    """Record one request about to be sent (see ``attempts_start``)."""
-    return attempts_start(output=output, requests=[(request, rows_at)], worker=worker)[0]
-
-
 def attempts_start(
     *, output: BrazeOutput, requests: Sequence[tuple[TrackRequest, RowsAt]], worker: str = ""
 ) -> list[DeliveryAttempt]:
