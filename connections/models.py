@@ -165,6 +165,7 @@ class BrazeOutput(models.Model):
 
 
 # Delivery models live in their own module; importing them here registers them with the app.
+from connections.audit.models import FailureGroup, ReplayRun  # noqa: E402
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep  # noqa: E402
 from connections.delivery.models import (  # noqa: E402
     Delivery,
@@ -181,7 +182,9 @@ __all__ = [
     "ConnectivityStep",
     "Delivery",
     "DeliveryAttempt",
+    "FailureGroup",
     "ForwardSchedule",
     "InboundBatch",
     "Platform",
+    "ReplayRun",
 ]

@@ -82,6 +82,7 @@ class Delivery(models.Model):
         SENT = "sent", "Sent"
         REJECTED = "rejected", "Rejected by Braze"
         DEAD = "dead", "Dead (retries exhausted)"
+        DISCARDED = "discarded", "Discarded"
 
     class Kind(models.TextChoices):
         ATTRIBUTES = "attributes", "Attributes"
@@ -105,9 +106,13 @@ class Delivery(models.Model):
     event_index = models.IntegerField(null=True, blank=True)
     event_name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(
+        "failures counted",
+        default=0,
+        help_text="Failed sends counted against the retry budget (429s and splits are not).",
+    )
+    created_at = models.DateTimeField("queued at", auto_now_add=True)
+    next_attempt_at = models.DateTimeField("next attempt at")
     lease_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(
         max_length=32, blank=True, help_text="The claim that holds this row while it is sent."
@@ -116,9 +121,31 @@ class Delivery(models.Model):
         default=0, help_text="Halvings of its request size after failures only it shared."
     )
     sent_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_class = models.CharField(max_length=40, blank=True)
-    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField("last HTTP status", null=True, blank=True)
+    error_class = models.CharField("error class", max_length=40, blank=True)
+    last_error = models.TextField("last error", blank=True)
+    # The audit trail of a failure (connections/audit): set when the row becomes dead or
+    # rejected, kept through replays so "was it fixed?" stays answerable.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_group = models.ForeignKey(
+        "connections.FailureGroup",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,
+    )
+    replay_run = models.ForeignKey(
+        "connections.ReplayRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,
+        help_text="The last replay or discard that acted on it.",
+    )
+    replay_count = models.PositiveSmallIntegerField("times replayed", default=0)
+    discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -154,8 +181,30 @@ class Delivery(models.Model):
             models.Index(
                 fields=["lease_until"], condition=Q(status="sending"), name="delivery_leased"
             ),
+            # The audit: only rows that ever failed enter these.
+            models.Index(
+                fields=["failed_at"], condition=Q(failed_at__isnull=False), name="delivery_failed"
+            ),
+            models.Index(
+                fields=["failure_group", "status"],
+                condition=Q(failure_group__isnull=False),
+                name="delivery_failure_group",
+            ),
+            models.Index(
+                fields=["replay_run"],
+                condition=Q(replay_run__isnull=False),
+                name="delivery_replay_run",
+            ),
+            models.Index(
+                fields=["discarded_at"],
+                condition=Q(status="discarded"),
+                name="delivery_discarded_prunable",
+            ),
         ]
-        permissions = [("replay_delivery", "Can replay failed deliveries")]
+        permissions = [
+            ("replay_delivery", "Can replay failed deliveries"),
+            ("discard_delivery", "Can discard failed deliveries"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} for {self.user_key[:40]}"
@@ -187,19 +236,20 @@ class DeliveryAttempt(models.Model):
     )
     claim_token = models.CharField(max_length=32, blank=True, db_index=True)
     worker = models.CharField(max_length=200, blank=True, help_text="The process that sent it.")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    object_count = models.PositiveIntegerField()
-    request_bytes = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField("sent at")
+    finished_at = models.DateTimeField("answered at", null=True, blank=True)
+    duration_ms = models.PositiveIntegerField("duration (ms)", null=True, blank=True)
+    object_count = models.PositiveIntegerField("objects")
+    request_bytes = models.PositiveIntegerField("request size (bytes)", default=0)
     outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.PENDING)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_class = models.CharField(max_length=40, blank=True)
-    braze_message = models.TextField(blank=True)
-    braze_errors = models.JSONField(default=list, blank=True)
-    response_excerpt = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
+    error_class = models.CharField("error class", max_length=40, blank=True)
+    braze_message = models.TextField("Braze message", blank=True)
+    braze_errors = models.JSONField("Braze errors", default=list, blank=True)
+    response_excerpt = models.TextField("response excerpt", blank=True)
 
     class Meta:
+        verbose_name = "HTTP attempt"
         indexes = [models.Index(fields=["outcome", "started_at"], name="attempt_outcome_started")]
 
     def __str__(self) -> str:
