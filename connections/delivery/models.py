@@ -144,7 +144,7 @@ class Delivery(models.Model):
         db_index=False,
         help_text="The last replay or discard that acted on it.",
     )
-    replay_count = models.PositiveSmallIntegerField("times replayed", default=0)
+    replay_count = models.PositiveSmallIntegerField("times replayed", default=0, db_default=0)
     discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

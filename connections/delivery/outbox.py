@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
+from connections.audit import failures
 from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
 from connections.models import BrazeOutput
@@ -28,6 +29,7 @@ ORDER_HOLD = timedelta(seconds=1)
 # What sending needs of a claimed row. Loading no more (no error text, no other timestamps,
 # which Django parses in Python) keeps the claim's cost per row low.
 CLAIMED_FIELDS = (
+    "connection_id",
     "output_id",
     "batch_id",
     "sequence",
@@ -213,8 +215,30 @@ def outbox_mark_sent(*, rows: Sequence[Delivery], status_code: int | None) -> in
 
 
 def outbox_reject(*, rows: Sequence[Delivery], failure: Failure) -> int:
-    """Braze refused these objects for what they hold: final, kept for the audit."""
-    return _claimed(rows).update(status=Status.REJECTED, **failure.fields)
+    """Braze refused these objects for what they hold: final, kept for the audit and
+    counted in their failure group."""
+    return _fail(list(rows), failure, Status.REJECTED, Q())
+
+
+def _fail(rows: list[Delivery], failure: Failure, status: str, condition: Q) -> int:
+    """Rows that end here, with their failure group, in two statements."""
+    if not rows:
+        return 0
+    now = timezone.now()
+    kind = failures.failure_kind(
+        dead=status == Status.DEAD,
+        status_code=failure.status_code,
+        error_class=failure.error_class,
+        error=failure.error,
+    )
+    group_id = failures.failure_group_record(rows=rows, kind=kind, message=failure.error, at=now)
+    failed = (
+        _claimed(rows)
+        .filter(condition)
+        .update(status=status, failed_at=now, failure_group_id=group_id, **failure.fields)
+    )
+    failures.failure_group_uncount(group_id=group_id, rows=len(rows) - failed)
+    return failed
 
 
 def outbox_release(*, rows: Sequence[Delivery], at: datetime | None = None) -> int:
@@ -238,10 +262,11 @@ def outbox_retry_later(*, rows: Sequence[Delivery], failure: Failure) -> tuple[i
     """
     config = delivery_config()
     now = timezone.now()
-    exhausted = Q(created_at__lte=now - config.retry_max_age) | Q(
-        attempts__gte=config.retry_max_attempts - 1
-    )
-    dead = _claimed(rows).filter(exhausted).update(status=Status.DEAD, **failure.fields)
+    too_old = now - config.retry_max_age
+    last_try = config.retry_max_attempts - 1
+    exhausted = Q(created_at__lte=too_old) | Q(attempts__gte=last_try)
+    dying = [row for row in rows if row.created_at <= too_old or row.attempts >= last_try]
+    dead = _fail(dying, failure, Status.DEAD, exhausted)
     retried = 0
     for attempts in {row.attempts for row in rows}:
         retried += (
