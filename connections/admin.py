@@ -59,6 +59,8 @@ class BrazeOutputAdmin(ReadOnlyAdmin):
     history_list_display = ("api_key_masked", "braze_instance", "custom_rest_endpoint")
 
 
-# The delivery and connectivity screens live beside their models; importing them registers them.
+# The delivery, connectivity and audit screens live beside their models; importing them
+# registers them.
+import connections.audit.admin  # noqa: E402
 import connections.connectivity.admin  # noqa: E402
 import connections.delivery.admin  # noqa: E402, F401

@@ -165,7 +165,7 @@ class BrazeOutput(models.Model):
 
 
 # Delivery models live in their own module; importing them here registers them with the app.
-from connections.audit.models import FailureGroup, ReplayRun  # noqa: E402
+from connections.audit.models import FailedSend, FailureGroup, ReplayRun  # noqa: E402
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep  # noqa: E402
 from connections.delivery.models import (  # noqa: E402
     Delivery,
@@ -182,6 +182,7 @@ __all__ = [
     "ConnectivityStep",
     "Delivery",
     "DeliveryAttempt",
+    "FailedSend",
     "FailureGroup",
     "ForwardSchedule",
     "InboundBatch",

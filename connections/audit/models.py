@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from connections.delivery.models import Delivery
 from connections.models import BrazeOutput, Connection
 
 
@@ -105,3 +106,12 @@ class ReplayRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} #{self.pk} of {self.connection}"
+
+
+class FailedSend(Delivery):
+    """The outbox rows that failed (dead or rejected, then maybe replayed or discarded): the
+    auditors' own admin entry over the same table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed send"

@@ -1,10 +1,13 @@
-"""Failed sends for auditors: filters, search, the attempt history of each row."""
+"""Every outbox row, attempt and batch, for auditors; failed sends have their own entry
+(``connections.audit.admin``) with filters, groups, CSV and replay."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from connections.admin import ReadOnlyMixin
+from connections.admin_display import pretty_json, when
+from connections.audit import display
 from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
 
 
@@ -29,85 +32,121 @@ def recent_values_filter(field: str, title: str) -> type[RecentValuesFilter]:
     return type(f"Recent_{field}_filter", (RecentValuesFilter,), attributes)
 
 
-class AttemptInline(admin.TabularInline):
-    model = DeliveryAttempt.deliveries.through
-    verbose_name = "HTTP attempt"
-    verbose_name_plural = "HTTP attempts"
-    fields = readonly_fields = ("deliveryattempt",)
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = (
-        "pk",
+    list_display = ("pk", "connection", "kind", "event_name", "user", "status", "queued")
+    list_filter = ("status", "connection", "kind")
+    search_fields = ("user_key", "event_name", "last_error")
+    list_select_related = ("connection",)
+    fields = readonly_fields = (
         "connection",
+        "output",
         "kind",
         "event_name",
         "user_key",
         "status",
-        "attempts",
-        "last_status_code",
-        "error_class",
-        "created_at",
+        "queued",
+        "next_attempt",
+        "sent",
+        "last_error",
+        "counters",
+        "object_as_sent",
+        "attempts_table",
     )
-    list_filter = (
-        "status",
-        "connection",
-        recent_values_filter("error_class", "error class"),
-        recent_values_filter("last_status_code", "HTTP status"),
-        "kind",
-        "created_at",
-    )
-    search_fields = ("user_key", "event_name", "last_error")
-    list_select_related = ("connection",)
-    readonly_fields = [f.name for f in Delivery._meta.fields]
-    inlines = [AttemptInline]
+
+    @admin.display(description="User", ordering="user_key")
+    def user(self, row: Delivery) -> str:
+        return row.user_key[:40]
+
+    @admin.display(description="Queued at", ordering="created_at")
+    def queued(self, row: Delivery) -> str:
+        return when(row.created_at)
+
+    @admin.display(description="Next attempt at")
+    def next_attempt(self, row: Delivery) -> str:
+        """Only while the row waits: a final row has no next attempt."""
+        waiting = row.status == Delivery.Status.QUEUED
+        return when(row.next_attempt_at) if waiting else "— (not waiting)"
+
+    @admin.display(description="Sent at")
+    def sent(self, row: Delivery) -> str:
+        return when(row.sent_at)
+
+    @admin.display(description="Attempts")
+    def counters(self, row: Delivery) -> str:
+        return display.attempt_counts(row)
+
+    @admin.display(description="Object as sent")
+    def object_as_sent(self, row: Delivery) -> str:
+        return pretty_json(display.masked(row.body))
+
+    @admin.display(description="HTTP attempts, oldest first")
+    def attempts_table(self, row: Delivery) -> str:
+        return display.attempts_table(row)
 
 
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = (
-        "pk",
-        "connection",
-        "started_at",
-        "duration_ms",
-        "object_count",
-        "outcome",
-        "status_code",
-        "error_class",
-        "braze_message",
-        "worker",
-    )
+    list_display = ("sent", "connection", "duration_ms", "object_count", "outcome", "status_code")
     list_filter = (
         "outcome",
         "connection",
         recent_values_filter("status_code", "HTTP status"),
         recent_values_filter("error_class", "error class"),
         recent_values_filter("worker", "worker"),
-        "started_at",
     )
     search_fields = ("braze_message", "response_excerpt")
-    exclude = ("deliveries",)
-    readonly_fields = [f.name for f in DeliveryAttempt._meta.fields]
+    fields = readonly_fields = (
+        "connection",
+        "output",
+        "sent",
+        "answered",
+        "duration_ms",
+        "object_count",
+        "request_bytes",
+        "outcome",
+        "status_code",
+        "error_class",
+        "braze_message",
+        "errors_shown",
+        "response_excerpt",
+        "worker",
+        "claim_token",
+    )
+
+    @admin.display(description="Sent at", ordering="started_at")
+    def sent(self, attempt: DeliveryAttempt) -> str:
+        return when(attempt.started_at)
+
+    @admin.display(description="Answered at")
+    def answered(self, attempt: DeliveryAttempt) -> str:
+        return when(attempt.finished_at)
+
+    @admin.display(description="Braze errors")
+    def errors_shown(self, attempt: DeliveryAttempt) -> str:
+        return pretty_json(attempt.braze_errors)
 
 
 @admin.register(InboundBatch)
 class InboundBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = (
-        "pk",
+    list_display = ("pk", "connection", "received", "status", "map_attempts", "historical")
+    list_filter = ("status", "connection", "historical")
+    search_fields = ("source_request_id",)
+    fields = readonly_fields = (
         "connection",
-        "received_at",
+        "received",
         "status",
         "map_attempts",
         "error",
         "source_request_id",
         "historical",
+        "payload_shown",
     )
-    list_filter = ("status", "connection", "historical", "received_at")
-    search_fields = ("source_request_id",)
-    readonly_fields = [f.name for f in InboundBatch._meta.fields]
+
+    @admin.display(description="Received at", ordering="received_at")
+    def received(self, batch: InboundBatch) -> str:
+        return when(batch.received_at)
+
+    @admin.display(description="Batch as received")
+    def payload_shown(self, batch: InboundBatch) -> str:
+        return pretty_json(batch.payload)

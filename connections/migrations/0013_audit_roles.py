@@ -4,7 +4,7 @@ from django.db import migrations
 
 from connections.roles import AUDITOR, OPS, grant
 
-READ = ["view_failuregroup", "view_replayrun"]
+READ = ["view_failuregroup", "view_replayrun", "view_failedsend"]
 
 
 def grant_audit_roles(apps, schema_editor):
@@ -13,5 +13,5 @@ def grant_audit_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("connections", "0011_audit")]
+    dependencies = [("connections", "0012_failed_send")]
     operations = [migrations.RunPython(grant_audit_roles, migrations.RunPython.noop)]
