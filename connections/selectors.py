@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
@@ -13,11 +13,14 @@ from connections.models import (
     Connection,
     Delivery,
     DeliveryAttempt,
+    FailureGroup,
     InboundBatch,
     Platform,
 )
 from connections.validation import SiblingOutput
 from mapping.models import MappingIssue
+
+FAILED = (Delivery.Status.DEAD, Delivery.Status.REJECTED)
 
 
 def connections_for_dashboard() -> QuerySet[Connection]:
@@ -26,23 +29,38 @@ def connections_for_dashboard() -> QuerySet[Connection]:
     )
 
 
-def delivery_counts(connection_ids: list[int], *, hours: int = 24) -> dict[int, dict[str, int]]:
-    """Per connection, rows created in the last ``hours``: sent, failed and waiting."""
-    since = timezone.now() - timedelta(hours=hours)
+def delivery_counts(
+    connection_ids: list[int], *, since: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """Per connection since ``since`` (24 hours ago by default): rows created that were sent
+    or wait, and rows that failed (by when they failed, as the failed-sends list filters)."""
+    since = since or timezone.now() - timedelta(hours=24)
     groups = {
         "sent": [Delivery.Status.SENT],
-        "failed": [Delivery.Status.REJECTED, Delivery.Status.DEAD],
         "waiting": [Delivery.Status.QUEUED, Delivery.Status.SENDING],
     }
     rows = (
-        Delivery.objects.filter(connection_id__in=connection_ids, created_at__gte=since)
+        Delivery.objects.filter(
+            connection_id__in=connection_ids,
+            created_at__gte=since,
+            status__in=[*groups["sent"], *groups["waiting"]],
+        )
         .values("connection_id", "status")
         .annotate(n=Count("pk"))
     )
-    counts = {pk: dict.fromkeys([*groups, "unknown"], 0) for pk in connection_ids}
+    counts = {pk: dict.fromkeys([*groups, "failed", "unknown"], 0) for pk in connection_ids}
     for row in rows:
         group = next(name for name, members in groups.items() if row["status"] in members)
         counts[row["connection_id"]][group] += row["n"]
+    failed = (
+        Delivery.objects.filter(
+            connection_id__in=connection_ids, failed_at__gte=since, status__in=FAILED
+        )
+        .values("connection_id")
+        .annotate(n=Count("pk"))
+    )
+    for connection_id, n in failed.values_list("connection_id", "n"):
+        counts[connection_id]["failed"] = n
     unknown = (
         DeliveryAttempt.objects.filter(
             connection_id__in=connection_ids,
@@ -110,9 +128,10 @@ def connection_batch_summary(connection: Connection) -> BatchSummary:
     )
 
 
-def connection_failed_deliveries(connection: Connection, *, limit: int = 5) -> QuerySet[Delivery]:
-    failed = (Delivery.Status.REJECTED, Delivery.Status.DEAD)
-    return connection.deliveries.filter(status__in=failed).order_by("-pk")[:limit]
+def connection_failure_groups(connection: Connection, *, limit: int = 5) -> list[FailureGroup]:
+    """The connection's latest failure groups, unresolved first."""
+    groups = connection.failure_groups.order_by("-last_seen")[:limit]
+    return sorted(groups, key=lambda group: group.status == FailureGroup.Status.RESOLVED)
 
 
 def connection_top_mapping_issues(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import instances, selectors, services
@@ -30,11 +33,12 @@ def allowed(permission: str):  # type: ignore[no-untyped-def]
 def dashboard(request: HttpRequest) -> HttpResponse:
     connections = list(selectors.connections_for_dashboard())
     ids = [c.pk for c in connections]
-    counts = selectors.delivery_counts(ids)
+    since = timezone.now() - timedelta(hours=24)
+    counts = selectors.delivery_counts(ids, since=since)
     checks = check_selectors.latest_check_by_connection(ids)
     health = connections_health(connections)
     rows = [(c, counts[c.pk], checks.get(c.pk), health[c.pk]) for c in connections]
-    return render(request, "connections/dashboard.html", {"rows": rows})
+    return render(request, "connections/dashboard.html", {"rows": rows, "since": since})
 
 
 @allowed("connections.add_connection")
@@ -52,15 +56,17 @@ def connection_create(request: HttpRequest) -> HttpResponse:
 @allowed("connections.view_connection")
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
+    since = timezone.now() - timedelta(hours=24)
     context = {
         "connection": connection,
         "outputs": selectors.connection_outputs_by_platform(connection),
         "platform_labels": dict(Platform.choices),
         "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
         "mapping_issues": selectors.connection_top_mapping_issues(connection),
-        "failed_deliveries": selectors.connection_failed_deliveries(connection),
+        "failure_groups": selectors.connection_failure_groups(connection),
         "batches": selectors.connection_batch_summary(connection),
-        "counts": selectors.delivery_counts([connection.pk])[connection.pk],
+        "counts": selectors.delivery_counts([connection.pk], since=since)[connection.pk],
+        "since": since,
         "health": connections_health([connection])[connection.pk],
     }
     return render(request, "connections/connection_detail.html", context)

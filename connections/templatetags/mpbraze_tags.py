@@ -4,7 +4,9 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -23,3 +25,17 @@ def ago(moment: datetime | None) -> str:
     if (timezone.now() - moment).total_seconds() < 60:
         return "just now"
     return f"{timesince(moment)} ago"
+
+
+@register.simple_tag
+def failed_sends_url(
+    connection_id: int, since: datetime | None = None, group: int | None = None
+) -> str:
+    """The audit admin's failed-sends list for one connection (failed since ``since``, or of
+    one failure group): where a failed count or a group on the marketer pages leads."""
+    params: dict[str, Any] = {"connection": connection_id}
+    if since is not None:
+        params["failed_since"] = since.isoformat()
+    if group is not None:
+        params["group"] = group
+    return reverse("admin:connections_failedsend_changelist") + "?" + urlencode(params)

@@ -225,3 +225,20 @@ def test_replay_of_a_paused_connection_is_refused_on_the_page(
     assert set(
         Delivery.objects.filter(failed_at__isnull=False).values_list("status", flat=True)
     ) <= {"dead", "rejected"}
+
+
+def test_the_connection_page_shows_failure_groups_with_user_message_and_a_link(
+    seeded: BrazeOutput, auditor: User, marketer: User
+) -> None:
+    url = reverse("connection_detail", args=[seeded.connection_id])
+    page = signed_in(auditor).get(url).content.decode()
+    section = page[page.index('id="failed-sends"') :]
+    dead = FailureGroup.objects.get(kind="dead")
+    assert "Retries exhausted: HTTP 5xx" in section
+    assert f"?connection={seeded.connection_id}&amp;group={dead.pk}" in section
+    assert f'<code class="user">{dead.sample_user}</code>' in section
+    assert "not a valid email" in section  # Braze's message, not just "Bad Request"
+    assert "2 rows, last" in section
+    for_marketer = signed_in(marketer).get(url).content.decode()
+    assert "Retries exhausted: HTTP 5xx" in for_marketer
+    assert "failedsend" not in for_marketer  # no link into an admin they cannot open

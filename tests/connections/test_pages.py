@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from connections.models import BrazeOutput, Connection, Delivery
 from tests.conftest import add_output
@@ -273,11 +275,35 @@ def test_the_dashboard_counts_sent_and_failed_objects_of_the_last_24_hours(
     server = add_output(connection, "server", "rest-key-9999")
     rows = queue_rows(server, [event("u1"), event("u2"), event("u3"), event("u4")])
     Delivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(status="sent")
-    Delivery.objects.filter(pk=rows[2].pk).update(status="dead")
+    Delivery.objects.filter(pk=rows[2].pk).update(status="dead", failed_at=timezone.now())
     page = signed_in(marketer).get(reverse("dashboard")).content.decode()
     assert "2 sent</span> · " in page
-    assert '<span class="count-failed bad">1 failed</span>' in page
+    assert '<span class="count-failed bad">1 failed</span>' in page  # no admin link for them
     assert "1 waiting" in page
+
+
+def test_an_auditor_follows_the_failed_count_to_exactly_those_rows_in_the_admin(
+    auditor: User, connection: Connection
+) -> None:
+    import html
+    import re
+
+    from tests.connections.delivery_helpers import event, queue_rows
+
+    add_output(connection, "ios", "ios-app-key-0001")
+    server = add_output(connection, "server", "rest-key-9999")
+    rows = queue_rows(server, [event("fresh-fail"), event("old-fail"), event("waiting")])
+    now = timezone.now()
+    Delivery.objects.filter(pk=rows[0].pk).update(status="dead", failed_at=now)
+    Delivery.objects.filter(pk=rows[1].pk).update(status="dead", failed_at=now - timedelta(days=2))
+    client = signed_in(auditor)
+    page = client.get(reverse("dashboard")).content.decode()
+    link = re.search(r'<a class="count-failed bad" href="([^"]+)"[^>]*>1 failed</a>', page)
+    assert link is not None
+    listing = client.get(html.unescape(link.group(1))).content.decode()
+    assert "fresh-fail" in listing
+    assert "old-fail" not in listing
+    assert "waiting" not in listing
 
 
 @pytest.mark.parametrize(
