@@ -75,6 +75,12 @@ def _platform(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
     return rows.filter(**{f"{SOURCE_PLATFORM}__iexact": value})
 
 
+def _status(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
+    if value not in Status.values:
+        raise SelectionError("status", f"expected one of {', '.join(Status.values)}")
+    return rows.filter(status=value)
+
+
 def _search(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
     text = value.strip()[:200]
     return rows.filter(
@@ -102,6 +108,7 @@ FILTERS: dict[str, Callable[[QuerySet[Delivery], str], QuerySet[Delivery]]] = {
     "braze_error": lambda rows, v: rows.filter(failure_group__braze_error=v),
     "platform": _platform,
     "state": _state,
+    "status": _status,
     "failed_since": _since,
     "failed_before": _before,
     "q": _search,

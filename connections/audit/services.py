@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,7 @@ from connections.models import Connection
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 CHUNK = 500
+STALE_RUN = timedelta(minutes=15)
 FAILED = (Status.DEAD, Status.REJECTED)
 REPLAYABLE = (*FAILED, Status.DISCARDED)
 LOCKED_FIELDS = (
@@ -61,10 +63,11 @@ def replay_runs_create(
     via: str,
     force: bool = False,
     reason: str = "",
+    enqueue: bool = True,
 ) -> list[ReplayRun]:
     """Record a replay (or discard) of the selected rows, one run per connection, and start
-    each on commit. A paused or disabled connection's replay is recorded as refused, with
-    the reason; a discard needs a reason."""
+    each on commit (unless the caller runs them itself). A paused or disabled connection's
+    replay is recorded as refused, with the reason; a discard needs a reason."""
     if action == ReplayRun.Action.DISCARD and not reason.strip():
         raise selectors.SelectionError("reason", "say why these rows are discarded")
     rows = selection_rows(selection)
@@ -83,10 +86,27 @@ def replay_runs_create(
         refusal = selectors.connection_refusal(connection)
         if refusal and action == ReplayRun.Action.REPLAY:
             _finish(run, ReplayRun.Status.REFUSED, refusal)
-        else:
+        elif enqueue:
             transaction.on_commit(partial(_enqueue, run.pk), robust=True)
         runs.append(run)
     return runs
+
+
+def replay_runs_resume(*, now: datetime | None = None) -> int:
+    """Start again runs whose message was lost (waiting over a minute) or whose worker died
+    (running past ``STALE_RUN``): a run acts only on rows still in a final state, so doing
+    part of it again changes nothing twice. Called by the beat sweeper."""
+    now = now or timezone.now()
+    ReplayRun.objects.filter(
+        status=ReplayRun.Status.RUNNING, started_at__lt=now - STALE_RUN
+    ).update(status=ReplayRun.Status.PENDING)
+    waiting = ReplayRun.objects.filter(
+        status=ReplayRun.Status.PENDING, created_at__lt=now - timedelta(minutes=1)
+    )
+    lost = list(waiting.order_by("pk").values_list("pk", flat=True)[:100])
+    for run_id in lost:
+        _enqueue(run_id)
+    return len(lost)
 
 
 def _enqueue(run_id: int) -> None:
@@ -109,9 +129,13 @@ class Tally:
 
 
 def replay_run_execute(*, run_id: int) -> ReplayRun | None:
-    """Do a recorded run in chunks (quietly nothing when it is gone or already done)."""
+    """Do a recorded run in chunks (quietly nothing when it is gone, done, or being done by
+    another worker: a redelivered message finds the run taken)."""
+    taken = ReplayRun.objects.filter(pk=run_id, status=ReplayRun.Status.PENDING).update(
+        status=ReplayRun.Status.RUNNING, started_at=timezone.now()
+    )
     run = ReplayRun.objects.select_related("connection").filter(pk=run_id).first()
-    if run is None or run.status not in (ReplayRun.Status.PENDING, ReplayRun.Status.RUNNING):
+    if run is None or not taken:
         return run
     refusal = selectors.connection_refusal(run.connection)
     if refusal and run.action == ReplayRun.Action.REPLAY:
@@ -121,8 +145,7 @@ def replay_run_execute(*, run_id: int) -> ReplayRun | None:
     ids = list(rows.order_by("batch_id", "sequence").values_list("pk", flat=True))
     run.matched = len(ids)
     run.users = rows.order_by().values("user_key").distinct().count()
-    run.status, run.started_at = ReplayRun.Status.RUNNING, timezone.now()
-    run.save(update_fields=["matched", "users", "status", "started_at"])
+    run.save(update_fields=["matched", "users"])
     tally = Tally()
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():

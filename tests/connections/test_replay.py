@@ -199,3 +199,32 @@ def test_a_filter_that_matches_nothing_says_so_and_a_bad_value_names_its_field(
         with pytest.raises(selectors.SelectionError) as error:
             list(selectors.failed_sends({field: value}))
         assert error.value.field == field
+
+
+def test_the_replay_command_prints_the_counts_and_replays_the_rows(
+    output: BrazeOutput, braze: FakeBraze, connection: Connection, one_try: None
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    braze.set_faults(next_statuses=(500,))
+    queue_rows(output, [event("u1"), event("u2")])
+    forward(output)
+    printed = StringIO()
+    call_command("replay", connection=connection.pk, status="dead", dry_run=True, stdout=printed)
+    assert printed.getvalue().startswith("2 rows, 2 users; 0 already accepted by Braze")
+    assert Delivery.objects.filter(status="dead").count() == 2
+    printed = StringIO()
+    call_command("replay", connection=connection.pk, since="1h", stdout=printed)
+    assert "Queued again 2 of 2 rows." in printed.getvalue()
+    assert ReplayRun.objects.get().requested_via == "command"
+    forward(output)
+    assert Delivery.objects.filter(status="sent").count() == 2
+    printed = StringIO()
+    call_command("replay", connection=connection.pk, stdout=printed)
+    assert printed.getvalue().strip() == "No failed send matches this filter."
+    with pytest.raises(CommandError, match="--since: expected a date"):
+        call_command("replay", connection=connection.pk, since="last week")
+    with pytest.raises(CommandError, match="No connection with id 999"):
+        call_command("replay", connection=999)
