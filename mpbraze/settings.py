@@ -199,8 +199,10 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30.0  # time to hand unfinished tasks back
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 MPBRAZE_SWEEP_SECONDS = env.float("MPBRAZE_SWEEP_SECONDS", default=30.0)
+MPBRAZE_PRUNE_SECONDS = env.float("MPBRAZE_PRUNE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "mpbraze.deliveries_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
+    "retention-prune": {"task": "mpbraze.retention_prune", "schedule": MPBRAZE_PRUNE_SECONDS},
 }
 
 # Inbound API (SPEC §4).
@@ -249,6 +251,19 @@ MPBRAZE_MAX_COUNTDOWN_SECONDS = min(300.0, CELERY_VISIBILITY_TIMEOUT / 3)
 MPBRAZE_SENT_RETENTION_DAYS = env.float("MPBRAZE_SENT_RETENTION_DAYS", default=7.0)
 # Repeated batches (same source_request_id or content) are dropped within this window.
 MPBRAZE_DEDUP_WINDOW_DAYS = env.float("MPBRAZE_DEDUP_WINDOW_DAYS", default=7.0)
+# Retention (connections.delivery.retention); failed rows are kept until replayed or discarded.
+MPBRAZE_DISCARDED_RETENTION_DAYS = env.float("MPBRAZE_DISCARDED_RETENTION_DAYS", default=30.0)
+MPBRAZE_ATTEMPT_RETENTION_DAYS = env.float("MPBRAZE_ATTEMPT_RETENTION_DAYS", default=7.0)
+MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS = env.float(
+    "MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS", default=30.0
+)
+MPBRAZE_BATCH_RETENTION_DAYS = env.float("MPBRAZE_BATCH_RETENTION_DAYS", default=7.0)
+if MPBRAZE_BATCH_RETENTION_DAYS < MPBRAZE_DEDUP_WINDOW_DAYS:
+    raise ImproperlyConfigured(
+        f"MPBRAZE_BATCH_RETENTION_DAYS ({MPBRAZE_BATCH_RETENTION_DAYS:g}) must not be shorter than"
+        f" MPBRAZE_DEDUP_WINDOW_DAYS ({MPBRAZE_DEDUP_WINDOW_DAYS:g}): a batch deleted within the"
+        " window would be accepted again when repeated."
+    )
 MPBRAZE_MAPPING_GRACE_SECONDS = env.float("MPBRAZE_MAPPING_GRACE_SECONDS", default=60.0)
 # A batch whose mapping fails (or kills its worker) this many times is marked failed.
 MPBRAZE_MAPPING_MAX_ATTEMPTS = env.int("MPBRAZE_MAPPING_MAX_ATTEMPTS", default=5)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from connections.braze.transport import TrackResponse
-from connections.delivery.config import delivery_config
-from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
+from connections.delivery.models import DeliveryAttempt
 from connections.delivery.outcomes import RowsAt
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
 
 EXCERPT_CHARS = 2000
-PRUNE_CHUNK = 5000
 
 
 def attempts_start(
@@ -79,56 +76,3 @@ def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None
     attempt.braze_errors = list(response.errors)[:500]
     attempt.response_excerpt = (response.excerpt or "")[:EXCERPT_CHARS]
     attempt.save(update_fields=FINISHED_FIELDS)
-
-
-def attempts_prune(*, now: datetime | None = None) -> int:
-    """Forget successful rows and attempts after the retention, and batches after the
-    de-duplication window; failures stay for the audit. Deletes in id-ranged chunks, never
-    loading rows into memory."""
-    config = delivery_config()
-    now = now or timezone.now()
-    cutoff = now - config.sent_retention
-    pruned = _delete_in_chunks(
-        DeliveryAttempt.objects.filter(
-            outcome=DeliveryAttempt.Outcome.SUCCESS, started_at__lt=cutoff
-        ),
-        through=DeliveryAttempt.deliveries.through,
-        link="deliveryattempt_id",
-    )
-    pruned += _delete_in_chunks(
-        Delivery.objects.filter(status=Delivery.Status.SENT, sent_at__lt=cutoff),
-        through=DeliveryAttempt.deliveries.through,
-        link="delivery_id",
-    )
-    return pruned + batches_prune(now=now)
-
-
-def batches_prune(*, now: datetime) -> int:
-    """Batches older than the de-duplication window: deleted once nothing refers to them;
-    those that failed rows still refer to (kept for the audit) lose their de-duplication
-    keys, so a batch sent again after the window is accepted as new, as mParticle does."""
-    cutoff = now - delivery_config().dedup_window
-    old = InboundBatch.objects.filter(
-        received_at__lt=cutoff, status__in=[InboundBatch.Status.MAPPED, InboundBatch.Status.FAILED]
-    )
-    pruned = _delete_in_chunks(old.filter(deliveries__isnull=True))
-    expired = old.exclude(content_hash__startswith="expired:")
-    for pk in expired.values_list("pk", flat=True)[:PRUNE_CHUNK]:
-        InboundBatch.objects.filter(pk=pk).update(
-            source_request_id="", content_hash=f"expired:{pk}"
-        )
-    return pruned
-
-
-def _delete_in_chunks(queryset, *, through=None, link: str = "") -> int:  # type: ignore[no-untyped-def]
-    """Deletes of up to ``PRUNE_CHUNK`` ids at a time. ``_raw_delete`` skips the deletion
-    collector, which would load every row (payloads included) to follow the many-to-many."""
-    total = 0
-    while True:
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:PRUNE_CHUNK])
-        if not ids:
-            return total
-        if through is not None:
-            through.objects.filter(**{f"{link}__in": ids})._raw_delete(through.objects.db)
-        model = queryset.model
-        total += model.objects.filter(pk__in=ids)._raw_delete(model.objects.db)

@@ -10,7 +10,7 @@ from django.conf import settings
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    """What the outbox, forwarder and sweeper are tuned by (SPEC §6, ``.env.example``)."""
+    """What the outbox, forwarder, sweeper and retention are tuned by (SPEC §6, .env.example)."""
 
     claim_size: int
     lease_seconds: float
@@ -25,6 +25,10 @@ class DeliveryConfig:
     mapping_grace_seconds: float
     mapping_max_attempts: int
     sent_retention: timedelta
+    discarded_retention: timedelta
+    attempt_retention: timedelta
+    mapping_sample_retention: timedelta
+    batch_retention: timedelta
     dedup_window: timedelta
     rate_limit: str
 
@@ -50,6 +54,10 @@ def delivery_config() -> DeliveryConfig:
         mapping_grace_seconds=settings.MPBRAZE_MAPPING_GRACE_SECONDS,
         mapping_max_attempts=settings.MPBRAZE_MAPPING_MAX_ATTEMPTS,
         sent_retention=timedelta(days=settings.MPBRAZE_SENT_RETENTION_DAYS),
+        discarded_retention=timedelta(days=settings.MPBRAZE_DISCARDED_RETENTION_DAYS),
+        attempt_retention=timedelta(days=settings.MPBRAZE_ATTEMPT_RETENTION_DAYS),
+        mapping_sample_retention=timedelta(days=settings.MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS),
+        batch_retention=timedelta(days=settings.MPBRAZE_BATCH_RETENTION_DAYS),
         dedup_window=timedelta(days=settings.MPBRAZE_DEDUP_WINDOW_DAYS),
         rate_limit=settings.MPBRAZE_BRAZE_RATE_LIMIT,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from connections.delivery import attempts, outbox, schedule
+from connections.delivery import outbox, schedule
 from connections.delivery.config import delivery_config
 from connections.delivery.models import InboundBatch
 from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
@@ -32,7 +32,6 @@ class SweepReport:
     leases: RecoveryReport
     outputs_enqueued: int
     batches_enqueued: int
-    pruned: int
 
 
 def deliveries_sweep(
@@ -43,7 +42,7 @@ def deliveries_sweep(
     broker_empty = broker_queue_depth() == 0
     outputs = _schedule_due_outputs(now, broker_empty)
     batches = _enqueue_lost_batches(now, batch_limit, broker_empty)
-    return SweepReport(leases, outputs, batches, attempts.attempts_prune(now=now))
+    return SweepReport(leases, outputs, batches)
 
 
 def _schedule_due_outputs(now: datetime, broker_empty: bool) -> int:

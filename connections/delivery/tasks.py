@@ -37,7 +37,15 @@ def output_forward(self: Task, output_id: int) -> None:
 
 @shared_task(name="mpbraze.deliveries_sweep")
 def deliveries_sweep() -> None:
-    """Beat: recover expired leases, re-enqueue due rows and unmapped batches, prune."""
+    """Beat: recover expired leases, re-enqueue due rows and unmapped batches."""
     from connections.delivery import sweeper
 
     sweeper.deliveries_sweep()
+
+
+@shared_task(name="mpbraze.retention_prune")
+def retention_prune() -> None:
+    """Beat: forget what is past its retention, for a bounded time (failed rows stay)."""
+    from connections.delivery import retention
+
+    retention.retention_prune()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from connections.delivery import mapping_service, sweeper
 from connections.delivery.intake import batch_receive
-from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt, InboundBatch
+from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
 from mapping.models import MappingIssue
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import event, queue_rows
@@ -140,26 +140,6 @@ def test_the_sweeper_skips_paused_connections(connection: Connection, server: An
     queue_rows(server, [event("u1")])
     Connection.objects.update(paused_reason="Braze answered 401")
     assert sweeper.deliveries_sweep().outputs_enqueued == 0
-
-
-def test_sent_rows_are_pruned_after_the_retention_and_failures_are_kept(
-    connection: Connection, server: Any, settings: Any
-) -> None:
-    settings.MPBRAZE_SENT_RETENTION_DAYS = 7
-    old = timezone.now() - timedelta(days=8)
-    rows = queue_rows(server, [event("u1"), event("u2"), event("u3")])
-    Delivery.objects.filter(pk=rows[0].pk).update(status="sent", sent_at=old)
-    Delivery.objects.filter(pk=rows[1].pk).update(status="dead", created_at=old)
-    Delivery.objects.filter(pk=rows[2].pk).update(status="sent", sent_at=timezone.now())
-    DeliveryAttempt.objects.create(
-        connection=connection, output=server, started_at=old, object_count=1, outcome="success"
-    )
-    DeliveryAttempt.objects.create(
-        connection=connection, output=server, started_at=old, object_count=1, outcome="retry"
-    )
-    sweeper.deliveries_sweep()
-    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["dead", "sent"]
-    assert list(DeliveryAttempt.objects.values_list("outcome", flat=True)) == ["retry"]
 
 
 def test_a_refused_key_that_was_replaced_meanwhile_does_not_pause_again(
