@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from connections.audit.services import replay_runs_resume
 from connections.delivery import outbox, schedule
 from connections.delivery.config import delivery_config
 from connections.delivery.models import InboundBatch
@@ -32,6 +33,7 @@ class SweepReport:
     leases: RecoveryReport
     outputs_enqueued: int
     batches_enqueued: int
+    replays_resumed: int = 0
 
 
 def deliveries_sweep(
@@ -42,7 +44,7 @@ def deliveries_sweep(
     broker_empty = broker_queue_depth() == 0
     outputs = _schedule_due_outputs(now, broker_empty)
     batches = _enqueue_lost_batches(now, batch_limit, broker_empty)
-    return SweepReport(leases, outputs, batches)
+    return SweepReport(leases, outputs, batches, replay_runs_resume(now=now))
 
 
 def _schedule_due_outputs(now: datetime, broker_empty: bool) -> int:

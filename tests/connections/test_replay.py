@@ -228,3 +228,27 @@ def test_the_replay_command_prints_the_counts_and_replays_the_rows(
         call_command("replay", connection=connection.pk, since="last week")
     with pytest.raises(CommandError, match="No connection with id 999"):
         call_command("replay", connection=999)
+
+
+def test_a_run_whose_worker_died_is_resumed_and_finishes_what_was_left(
+    output: BrazeOutput, braze: FakeBraze, connection: Connection, one_try: None
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    braze.set_faults(next_statuses=(500,))
+    queue_rows(output, [event("u1"), event("u2")])
+    forward(output)
+    (run,) = services.replay_runs_create(selection={"filter": {}}, via="test", enqueue=False)
+    long_ago = timezone.now() - timedelta(hours=1)
+    ReplayRun.objects.filter(pk=run.pk).update(status="running", started_at=long_ago)
+    fresh = services.replay_runs_create(selection={"filter": {}}, via="test", enqueue=False)[0]
+    assert services.replay_run_execute(run_id=fresh.pk).acted == 2  # type: ignore[union-attr]
+    assert services.replay_run_execute(run_id=run.pk).status == "running"  # type: ignore[union-attr]
+
+    services.replay_runs_resume(now=timezone.now() + timedelta(minutes=2))
+    assert ReplayRun.objects.get(pk=run.pk).status == "pending"
+    done = services.replay_run_execute(run_id=run.pk)
+    assert done is not None
+    assert (done.status, done.matched, done.acted) == ("done", 0, 0)  # nothing left open
