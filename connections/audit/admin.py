@@ -125,21 +125,21 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
             row.sequence,
         )
 
-    @admin.display(description="Failure")
+    @admin.display(description="Failed at")
     def failure(self, row: Delivery) -> str:
         group = row.failure_group
         if group is None:
             return row.last_error or EMPTY
         link = failed_sends_url(group=group.pk, state="all")
         return format_html(
-            '{} at {}: {}<br><a href="{}">{} ({}, {} rows)</a>',
-            row.get_status_display(),
+            '{}: {}<br><a href="{}">{} ({}, {} row{})</a>',
             when(row.failed_at),
             row.last_error or EMPTY,
             link,
             group.title,
             group.get_status_display(),
             group.count,
+            "" if group.count == 1 else "s",
         )
 
     @admin.display(description="Attempts")
@@ -208,6 +208,7 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         query = request.GET.urlencode()
         context = {
+            "title": "Failed sends",
             **(extra_context or {}),
             "export_url": reverse("admin:connections_failedsend_export") + "?" + query,
             "replay_url": reverse("admin:connections_failedsend_replay") + "?" + query,

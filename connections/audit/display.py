@@ -43,7 +43,11 @@ def attempts_table(row: Delivery) -> SafeString | str:
     attempts = list(row.http_attempts.order_by("started_at", "pk"))
     if not attempts:
         return EMPTY
-    body = format_html_join("", "<tr>{}</tr>", ((_cells(a),) for a in attempts))
+    outcomes = [attempt.get_outcome_display() for attempt in attempts]
+    if row.status == Delivery.Status.DEAD and attempts[-1].outcome == DeliveryAttempt.Outcome.RETRY:
+        outcomes[-1] = "Failed; retries exhausted"  # the request's answer, read for this row
+    cells = (_cells(attempt, outcome) for attempt, outcome in zip(attempts, outcomes, strict=True))
+    body = format_html_join("", "<tr>{}</tr>", ((cell,) for cell in cells))
     return format_html(
         '<table class="attempts"><thead><tr><th>Sent at</th><th>Duration</th><th>Outcome</th>'
         "<th>HTTP status</th><th>Objects</th><th>Braze message</th><th>Response excerpt</th>"
@@ -52,7 +56,7 @@ def attempts_table(row: Delivery) -> SafeString | str:
     )
 
 
-def _cells(attempt: DeliveryAttempt) -> SafeString:
+def _cells(attempt: DeliveryAttempt, outcome: str) -> SafeString:
     duration = f"{attempt.duration_ms} ms" if attempt.duration_ms is not None else EMPTY
     status = attempt.status_code or attempt.error_class or EMPTY
     excerpt = attempt.response_excerpt[:EXCERPT] or EMPTY
@@ -60,7 +64,7 @@ def _cells(attempt: DeliveryAttempt) -> SafeString:
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>",
         when(attempt.started_at),
         duration,
-        attempt.get_outcome_display(),
+        outcome,
         status,
         attempt.object_count,
         attempt.braze_message or EMPTY,

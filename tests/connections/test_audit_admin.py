@@ -103,7 +103,8 @@ def test_the_detail_shows_the_object_the_source_event_and_every_attempt(
     attempts = DeliveryAttempt.objects.filter(deliveries=row).count()
     assert attempts == 2
     assert text.count("<td>HTTP status") == 0
-    assert text.count("Failed; will retry") == 2  # both attempts, as table rows
+    assert text.count("Failed; will retry") == 1  # both attempts, as table rows
+    assert text.count("Failed; retries exhausted") == 1  # the last one, read for this row
     assert f"{attempts} HTTP attempts; 2 counted against the retry budget" in text
     assert "&quot;external_id&quot;: &quot;dee&quot;" in text  # indented JSON, not a repr
     assert "next attempt at" not in text  # a final row has none

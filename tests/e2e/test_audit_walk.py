@@ -1,0 +1,81 @@
+"""An auditor, in a real browser, walks from the dashboard's failed count to a failure group,
+a failed row and its HTTP attempts, at 1280 px without a horizontal scroll."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from connections import services
+from connections.delivery.forwarder import output_forward
+from connections.fakebraze import FakeBraze
+from connections.models import Delivery, DeliveryAttempt
+from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
+from tests.e2e.test_configure_output import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def braze() -> Iterator[FakeBraze]:
+    with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
+        yield fake
+
+
+def fits(page: Any, selector: str) -> bool:
+    return bool(
+        page.evaluate(
+            f"document.querySelector('{selector}').getBoundingClientRect().right"
+            " <= document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_an_auditor_walks_from_the_failed_count_to_a_rows_attempts(
+    page: Any, live_server: Any, auditor: User, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+    settings.MPBRAZE_RETRY_MAX_ATTEMPTS = 2
+    connection, _secret = services.connection_create(name="Shop app")
+    server = braze_connection(connection, braze.url)
+    queue_rows(server, [("attributes", {"external_id": "ana", "email": "nope"}), event("bo")])
+    output_forward(output_id=server.pk)
+    braze.set_faults(next_statuses=(503, 503))
+    queue_rows(server, [event("dee", name="Checkout completed")])
+    output_forward(output_id=server.pk)
+    Delivery.objects.filter(status="queued").update(next_attempt_at="2000-01-01T00:00:00Z")
+    output_forward(output_id=server.pk)
+    dee = Delivery.objects.get(user_key="dee")
+    assert dee.status == "dead"
+
+    sign_in(page, live_server.url, "auditor")
+    page.click("a.count-failed")
+    page.wait_for_url("**/admin/connections/failedsend/?connection=*")
+    assert page.locator("#result_list tbody tr").count() == 2
+    assert fits(page, "#changelist")
+
+    page.click("#changelist-filter >> text=Retries exhausted: HTTP 5xx")
+    rows = page.locator("#result_list tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 1
+    assert "dee" in rows.first.inner_text()
+    assert "Checkout completed" in rows.first.inner_text()
+
+    rows.first.locator("th a").click()
+    page.wait_for_url(f"**/admin/connections/failedsend/{dee.pk}/change/**")
+    table = page.locator("table.attempts tbody tr")
+    assert table.count() == DeliveryAttempt.objects.filter(deliveries=dee).count() == 2
+    assert "Failed; will retry" in table.first.inner_text()
+    assert "Failed; retries exhausted" in table.last.inner_text()
+    assert "503" in table.first.inner_text()
+    text = page.locator("#content").inner_text()
+    assert "2 HTTP attempts; 2 counted against the retry budget" in text
+    assert '"external_id": "dee"' in page.locator("pre.json").first.inner_text()
+    assert fits(page, "table.attempts")
+
+    page.click("text=Retries exhausted: HTTP 5xx (Open, 1 row)")
+    page.wait_for_url("**/admin/connections/failedsend/?group=*")
+    assert page.locator("#result_list tbody tr").count() == 1
