@@ -92,7 +92,7 @@ class _Walk:
             return
         with transaction.atomic():
             pending = self.due.filter(pk__gt=self.after).order_by("pk")
-            if self.lock:  # the rows' status could change meanwhile: hold them until deleted
+            if self.lock:  # a replay could requeue them meanwhile: hold them until deleted
                 pending = pending.select_for_update()
             ids = list(pending.values_list("pk", flat=True)[:chunk])
             if not ids:
@@ -106,7 +106,7 @@ class _Walk:
 def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
     """In the order of a round: rows before the attempts and batches they keep."""
     return {
-        "sent": _Walk(_sent_due(now - config.sent_retention), _deleting("delivery")),
+        "sent": _Walk(_sent_due(now - config.sent_retention), _deleting("delivery"), lock=True),
         "discarded": _Walk(
             _discarded_due(now - config.discarded_retention), _deleting("delivery"), lock=True
         ),

@@ -18,6 +18,7 @@ from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttemp
 from mapping.models import MappingIssue
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
 from tests.mpbraze.test_settings import manage
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db
 LINKS = DeliveryAttempt.deliveries.through
@@ -281,6 +282,17 @@ def test_no_statement_loads_a_row_and_deletes_go_by_id_range(output: BrazeOutput
     for sql in writes:  # the chunk's id range, bounds included
         assert re.search(r'"(id|delivery_id|deliveryattempt_id)" >= \S+ AND', sql), sql
         assert re.search(r'"(id|delivery_id|deliveryattempt_id)" <= ', sql), sql
+
+
+def test_rows_are_locked_before_their_links_go_so_a_replay_cannot_requeue_them_meanwhile(
+    output: BrazeOutput,
+) -> None:
+    require_postgresql()
+    statements = statements_of_a_full_prune(output, count=2, chunk=2)
+
+    chunks = [sql for sql in statements if sql.startswith('SELECT "connections_delivery"."id"')]
+    assert [status in " ".join(chunks) for status in ("'sent'", "'discarded'")] == [True, True]
+    assert all(sql.endswith(" FOR UPDATE") for sql in chunks), chunks
 
 
 def test_a_spent_budget_stops_after_one_round_and_the_next_run_finishes(
