@@ -6,9 +6,11 @@ are short and must never change once released; add new members instead of renami
 
 from __future__ import annotations
 
-import reprlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 
 EXAMPLE_LENGTH = 100
 FIELD_PATH_LENGTH = 200
@@ -95,23 +97,57 @@ class Issue:
     event_index: int | None
 
 
-# reprlib bounds both depth and width, so a hostile 10,000-level object cannot recurse us out.
-_REPR = reprlib.Repr()
-_REPR.maxlevel = 2
-_REPR.maxstring = _REPR.maxother = EXAMPLE_LENGTH
-_REPR.maxlong = 40
+# An example is bounded in depth and width before it is written, so neither a hostile
+# 10,000-level object nor a million-item list costs more than a few hundred characters of work.
+EXAMPLE_LEVELS = 2
+EXAMPLE_DICT_ITEMS = 4
+EXAMPLE_LIST_ITEMS = 6
 
 
 def example_of(value: object) -> str:
-    """A short, printable sample of an offending value for the audit trail."""
+    """A short, printable sample of an offending value for the audit trail.
+
+    A string is kept as it is; ``None`` is empty; anything else is JSON text (``{"a": 1}``,
+    ``["x", "y"]``, ``true``, ``NaN``) with keys in their original order, containers nested
+    deeper than two levels shown as ``{…}`` or ``[…]``, long ones ending in ``…``, and the
+    whole cut at ``EXAMPLE_LENGTH`` characters.
+    """
     if type(value) is str:
         return value[:EXAMPLE_LENGTH]
     if value is None:
         return ""
     try:
-        return _REPR.repr(value)[:EXAMPLE_LENGTH]
+        return _json_example(value, EXAMPLE_LEVELS)[:EXAMPLE_LENGTH]
     except Exception:  # a value we cannot print must not stop the mapping
         return f"<{type(value).__name__}>"
+
+
+def _json_example(value: object, levels: int) -> str:
+    if isinstance(value, dict):
+        pairs = islice(value.items(), EXAMPLE_DICT_ITEMS)
+        items = (f"{_json_string(str(key))}: {_json_example(v, levels - 1)}" for key, v in pairs)
+        return _json_container("{", "}", items, len(value), levels, EXAMPLE_DICT_ITEMS)
+    if isinstance(value, list | tuple):
+        elements = (_json_example(v, levels - 1) for v in islice(value, EXAMPLE_LIST_ITEMS))
+        return _json_container("[", "]", elements, len(value), levels, EXAMPLE_LIST_ITEMS)
+    if isinstance(value, str):
+        return _json_string(value)
+    return json.dumps(value)  # numbers and booleans; NaN and Infinity as Python's json reads them
+
+
+def _json_container(
+    opening: str, closing: str, items: Iterator[str], size: int, levels: int, shown: int
+) -> str:
+    if size == 0:
+        return opening + closing
+    if levels == 0:
+        return f"{opening}…{closing}"
+    more = ["…"] if size > shown else []
+    return opening + ", ".join([*items, *more]) + closing
+
+
+def _json_string(text: str) -> str:
+    return json.dumps(text[:EXAMPLE_LENGTH], ensure_ascii=False)
 
 
 def bounded_path(path: str) -> str:

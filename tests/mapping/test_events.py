@@ -187,7 +187,7 @@ NAME_ISSUE_CASES: list[Any] = [
     ),
     pytest.param(
         custom(["a"]),  # type: ignore[arg-type]
-        issue(K.INVALID_VALUE, NAME_PATH, "['a']", A.SKIPPED_EVENT),
+        issue(K.INVALID_VALUE, NAME_PATH, '["a"]', A.SKIPPED_EVENT),
         id="it_skips_an_event_whose_name_is_not_a_string",
     ),
 ]

@@ -35,7 +35,7 @@ BAD_EVENT_CASES: list[Any] = [
         issue(
             K.MALFORMED_EVENT,
             "events[*].event_type",
-            "{'data': {'event_name': 'ctor-event'}}",
+            '{"data": {"event_name": "ctor-event"}}',
             A.SKIPPED_EVENT,
         ),
         id="it_skips_an_event_missing_its_event_type",
@@ -45,7 +45,7 @@ BAD_EVENT_CASES: list[Any] = [
         issue(
             K.MALFORMED_EVENT,
             "events[*].data",
-            "{'data': [1], 'event_type': 'custom_event'}",
+            '{"event_type": "custom_event", "data": [1]}',
             A.SKIPPED_EVENT,
         ),
         id="it_skips_an_event_whose_data_is_not_an_object",
@@ -60,7 +60,7 @@ BAD_EVENT_CASES: list[Any] = [
         issue(
             K.OBJECT_IN_EVENT_PROPERTY,
             "events[*].data.custom_attributes.a",
-            "{'d': {'d': {...}}}",
+            '{"d": {"d": {…}}}',
             A.DROPPED_FIELD,
         ),
         id="it_survives_an_attribute_nested_five_thousand_levels_deep",
@@ -122,8 +122,8 @@ BAD_BATCH_CASES: list[Any] = [
             "deleted_user_attributes": {"a": 1},
         },
         [
-            issue(K.INVALID_VALUE, "user_attributes", "['a']", A.DROPPED_FIELD, None),
-            issue(K.INVALID_VALUE, "deleted_user_attributes", "{'a': 1}", A.DROPPED_FIELD, None),
+            issue(K.INVALID_VALUE, "user_attributes", '["a"]', A.DROPPED_FIELD, None),
+            issue(K.INVALID_VALUE, "deleted_user_attributes", '{"a": 1}', A.DROPPED_FIELD, None),
         ],
         id="attributes_of_the_wrong_types",
     ),

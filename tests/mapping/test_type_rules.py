@@ -20,7 +20,7 @@ PROPERTY_CASES: list[Any] = [
         {"tags": ["a", "b"], "ok": "yes"},
         {},
         {"ok": "yes"},
-        [issue(K.ARRAY_IN_EVENT_PROPERTY, f"{PROPS}.tags", "['a', 'b']", A.DROPPED_FIELD)],
+        [issue(K.ARRAY_IN_EVENT_PROPERTY, f"{PROPS}.tags", '["a", "b"]', A.DROPPED_FIELD)],
         id="it_drops_an_array_from_event_properties_and_keeps_the_rest",
     ),
     pytest.param(
@@ -29,7 +29,7 @@ PROPERTY_CASES: list[Any] = [
         {"ok": 1},
         [
             issue(
-                K.OBJECT_IN_EVENT_PROPERTY, f"{PROPS}.address", "{'city': 'Paris'}", A.DROPPED_FIELD
+                K.OBJECT_IN_EVENT_PROPERTY, f"{PROPS}.address", '{"city": "Paris"}', A.DROPPED_FIELD
             )
         ],
         id="it_drops_a_nested_object_from_event_properties",
@@ -81,9 +81,9 @@ PROPERTY_CASES: list[Any] = [
         {},
         {"ok": 1.5},
         [
-            issue(K.NON_FINITE_NUMBER, f"{PROPS}.a", "nan", A.DROPPED_FIELD),
-            issue(K.NON_FINITE_NUMBER, f"{PROPS}.b", "inf", A.DROPPED_FIELD),
-            issue(K.NON_FINITE_NUMBER, f"{PROPS}.c", "-inf", A.DROPPED_FIELD),
+            issue(K.NON_FINITE_NUMBER, f"{PROPS}.a", "NaN", A.DROPPED_FIELD),
+            issue(K.NON_FINITE_NUMBER, f"{PROPS}.b", "Infinity", A.DROPPED_FIELD),
+            issue(K.NON_FINITE_NUMBER, f"{PROPS}.c", "-Infinity", A.DROPPED_FIELD),
         ],
         id="it_never_sends_nan_or_infinity",
     ),
@@ -153,7 +153,7 @@ ATTRIBUTE_CASES: list[Any] = [
         {"plan": "pro"},
         [
             issue(
-                K.OBJECT_IN_CUSTOM_ATTRIBUTE, f"{ATTRS}.profile", "{'a': 1}", A.DROPPED_FIELD, None
+                K.OBJECT_IN_CUSTOM_ATTRIBUTE, f"{ATTRS}.profile", '{"a": 1}', A.DROPPED_FIELD, None
             )
         ],
         id="it_drops_an_object_from_custom_attributes_and_keeps_the_rest",
@@ -176,7 +176,7 @@ ATTRIBUTE_CASES: list[Any] = [
         {"ids": ["a", "b", "c"]},
         {"send_user_attribute_lists_as_arrays": True, "max_attribute_array_length": 2},
         {"ids": ["a", "b"]},
-        [issue(K.ARRAY_TRUNCATED, f"{ATTRS}.ids", "['a', 'b', 'c']", A.TRUNCATED, None)],
+        [issue(K.ARRAY_TRUNCATED, f"{ATTRS}.ids", '["a", "b", "c"]', A.TRUNCATED, None)],
         id="it_truncates_an_array_over_the_configured_length_and_records_it",
     ),
     pytest.param(
@@ -186,7 +186,7 @@ ATTRIBUTE_CASES: list[Any] = [
         [
             issue(K.INVALID_VALUE, f"{ATTRS}.mixed[*]", "2", A.COERCED, None),
             issue(
-                K.OBJECT_IN_CUSTOM_ATTRIBUTE, f"{ATTRS}.mixed[*]", "{'x': 1}", A.DROPPED_FIELD, None
+                K.OBJECT_IN_CUSTOM_ATTRIBUTE, f"{ATTRS}.mixed[*]", '{"x": 1}', A.DROPPED_FIELD, None
             ),
         ],
         id="it_keeps_arrays_to_strings_writing_numbers_as_text_and_dropping_objects",
@@ -252,7 +252,7 @@ ATTRIBUTE_CASES: list[Any] = [
         {"score": float("nan")},
         {},
         {},
-        [issue(K.NON_FINITE_NUMBER, f"{ATTRS}.score", "nan", A.DROPPED_FIELD, None)],
+        [issue(K.NON_FINITE_NUMBER, f"{ATTRS}.score", "NaN", A.DROPPED_FIELD, None)],
         id="it_never_sends_nan_as_a_custom_attribute",
     ),
 ]
