@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.utils import label_for_field
+from django.http import HttpRequest, HttpResponse
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import ModelChange
+from simple_history.template_utils import HistoricalRecordContextHelper
 
+from connections.admin_display import LabelledAdmin, pretty_json
 from connections.models import BrazeOutput, Connection
 
 
@@ -24,13 +30,48 @@ class ReadOnlyMixin:
         return False
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class WordsHistoryHelper(HistoricalRecordContextHelper):
+    """Names changed fields by the admin's labels in a history's list of changes."""
+
+    def __init__(self, model: Any, record: Any, *, labels: dict[str, str]) -> None:
+        super().__init__(model, record)
+        self.labels = labels
+
+    def format_delta_change(self, change: ModelChange) -> ModelChange:
+        formatted = super().format_delta_change(change)
+        label = self.labels.get(change.field)
+        return replace(formatted, field=capfirst(label)) if label else formatted
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin, SimpleHistoryAdmin):
     """Configuration history; changes happen on the marketer pages, where the rules run."""
+
+    # simple_history heads its columns with attribute names; this copy of its list heads them
+    # with the labels (``history_columns``).
+    object_history_list_template = "admin/history_list_in_words.html"
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        columns = [(name, self._label(name)) for name in self.history_list_display]
+        context = {"history_columns": columns, **(extra_context or {})}
+        return super().history_view(request, object_id, extra_context=context)
+
+    def _label(self, name: str) -> str:
+        return self.labels.get(name) or str(label_for_field(name, self.model, self))
+
+    def get_historical_record_context_helper(
+        self, request: HttpRequest, historical_record: Any
+    ) -> HistoricalRecordContextHelper:
+        return WordsHistoryHelper(self.model, historical_record, labels=self.labels)
+
+
+TIMES = {"created_at": "created", "updated_at": "last changed"}
 
 
 class BrazeOutputInline(admin.TabularInline):
     model = BrazeOutput
-    fields = ("platform", "braze_instance", "api_key_masked", "external_identity_type")
+    fields = ("platform", "braze_instance", "api_key", "external_identity_type")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -38,6 +79,10 @@ class BrazeOutputInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="API key")
+    def api_key(self, output: BrazeOutput) -> str:
+        return output.api_key_masked
 
 
 @admin.register(Connection)
@@ -47,6 +92,16 @@ class ConnectionAdmin(ReadOnlyAdmin):
     search_fields = ("name", "slug", "inbound_key")
     exclude = ("inbound_secret_hash",)
     inlines = [BrazeOutputInline]
+    labels = {
+        **TIMES,
+        "ingest_enabled": "accepts inbound batches",
+        "paused_reason": "why paused",
+        "paused_at": "paused since",
+    }
+
+    @admin.display(description="status")
+    def status(self, connection: Connection) -> str:
+        return connection.status.label
 
 
 @admin.register(BrazeOutput)
@@ -54,9 +109,22 @@ class BrazeOutputAdmin(ReadOnlyAdmin):
     list_display = ("connection", "platform", "braze_instance", "rest_host", "api_key_masked")
     list_filter = ("platform", "braze_instance")
     search_fields = ("connection__name",)
-    exclude = ("api_key_encrypted", "api_key_fingerprint")
-    readonly_fields = ("api_key_masked", "api_key_changed_at", "rest_host")
+    exclude = ("api_key_encrypted", "api_key_fingerprint", "settings")
+    readonly_fields = ("api_key_masked", "api_key_changed_at", "rest_host", "forwarding_settings")
     history_list_display = ("api_key_masked", "braze_instance", "custom_rest_endpoint")
+    labels = {
+        **TIMES,
+        "api_key_masked": "API key",
+        "api_key_changed_at": "API key changed",
+        "rest_host": "REST host",
+        "custom_sdk_endpoint": "custom SDK endpoint",
+        "custom_rest_endpoint": "custom REST endpoint",
+        "custom_js_endpoint": "custom JavaScript endpoint",
+    }
+
+    @admin.display(description="forwarding settings")
+    def forwarding_settings(self, output: BrazeOutput) -> str:
+        return pretty_json(output.settings)
 
 
 # The delivery, connectivity and audit screens live beside their models; importing them

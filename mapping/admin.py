@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.contrib import admin
-from django.utils.html import format_html
 
 from connections.admin import ReadOnlyMixin
+from connections.admin_display import LabelledAdmin, code, pretty_json
 from mapping.models import MappingIssue
 
 
-def _pretty(value: Any) -> str:
-    if value in (None, "", []):
-        return "—"
-    return format_html("<pre class='json-sample'>{}</pre>", json.dumps(value, indent=2))
-
-
 @admin.register(MappingIssue)
-class MappingIssueAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MappingIssueAdmin(ReadOnlyMixin, LabelledAdmin):
     list_display = ("kind", "field_path", "count", "action", "connection", "platform", "last_seen")
     list_filter = ("connection", "output__platform", "kind", "action", "last_seen")
     search_fields = ("field_path",)
@@ -31,7 +22,7 @@ class MappingIssueAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "kind",
         "field_path",
         "action",
-        "example_value",
+        "example",
         "count",
         "first_seen",
         "last_seen",
@@ -39,15 +30,20 @@ class MappingIssueAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "sent_instead",
     )
     readonly_fields = fields
+    labels = {"output__platform": "platform"}
 
     @admin.display(description="Platform", ordering="output__platform")
     def platform(self, issue: MappingIssue) -> str:
         return issue.output.get_platform_display()
 
+    @admin.display(description="Example value")
+    def example(self, issue: MappingIssue) -> str:
+        return code(issue.example_value)
+
     @admin.display(description="Sample source event")
     def sample_source_event(self, issue: MappingIssue) -> str:
-        return _pretty(issue.sample_event)
+        return pretty_json(issue.sample_event)
 
     @admin.display(description="What was sent instead")
     def sent_instead(self, issue: MappingIssue) -> str:
-        return _pretty(issue.sample_sent)
+        return pretty_json(issue.sample_sent)

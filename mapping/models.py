@@ -15,11 +15,17 @@ class MappingIssue(models.Model):
         Connection, on_delete=models.CASCADE, related_name="mapping_issues"
     )
     output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="mapping_issues")
-    kind = models.CharField(max_length=40, choices=[(k.value, k.label) for k in IssueKind])
-    field_path = models.CharField(max_length=200)
-    action = models.CharField(max_length=20, choices=[(a.value, a.label) for a in IssueAction])
-    example_value = models.CharField(max_length=100, blank=True)
-    count = models.PositiveBigIntegerField(default=0)
+    kind = models.CharField(
+        "problem", max_length=40, choices=[(k.value, k.label) for k in IssueKind]
+    )
+    field_path = models.CharField("field", max_length=200)
+    action = models.CharField(
+        "what mpbraze did", max_length=20, choices=[(a.value, a.label) for a in IssueAction]
+    )
+    example_value = models.CharField(
+        max_length=100, blank=True, help_text="A string as it came, any other value as JSON."
+    )
+    count = models.PositiveBigIntegerField("times seen", default=0)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     sample_event = models.JSONField(null=True, blank=True, help_text="One source event.")

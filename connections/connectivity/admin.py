@@ -5,17 +5,26 @@ from __future__ import annotations
 from django.contrib import admin
 
 from connections.admin import ReadOnlyMixin
+from connections.admin_display import LabelledAdmin
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 
 
 class StepInline(ReadOnlyMixin, admin.TabularInline):
     model = ConnectivityStep
-    fields = readonly_fields = ("position", "name", "outcome", "latency_ms", "message")
+    fields = readonly_fields = ("position", "step", "outcome", "latency", "message")
     extra = 0
+
+    @admin.display(description="step")
+    def step(self, step: ConnectivityStep) -> str:
+        return step.get_name_display()
+
+    @admin.display(description="latency")
+    def latency(self, step: ConnectivityStep) -> str:
+        return f"{step.latency_ms} ms"
 
 
 @admin.register(ConnectivityCheck)
-class ConnectivityCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ConnectivityCheckAdmin(ReadOnlyMixin, LabelledAdmin):
     list_display = ("started_at", "connection", "output", "outcome", "duration_ms", "summary")
     list_filter = ("outcome", "output__platform", "connection")
     search_fields = ("summary", "connection__name")
@@ -32,3 +41,9 @@ class ConnectivityCheckAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "duration_ms",
         "summary",
     )
+    labels = {
+        "started_at": "started",
+        "finished_at": "finished",
+        "duration_ms": "duration (ms)",
+        "output__platform": "platform",
+    }
