@@ -54,12 +54,12 @@ def marketer(db: None) -> User:
 
 @pytest.fixture
 def auditor(db: None) -> User:
-    return make_user("auditor", AUDITOR, staff=True)
+    return make_user("auditor", AUDITOR)
 
 
 @pytest.fixture
 def ops(db: None) -> User:
-    return make_user("ops", OPS, staff=True)
+    return make_user("ops", OPS)
 
 
 @pytest.fixture
