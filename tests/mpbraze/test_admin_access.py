@@ -187,3 +187,13 @@ def test_labels_are_words_and_json_is_shown_as_indented_json(
     assert '<code>{"a": 1}</code>' in mapping
     assert "Times seen" in mapping
     assert "What mpbraze did" in mapping
+
+
+def test_the_site_header_links_auditors_and_ops_to_the_audit_admin_but_not_marketers(
+    auditor: User, ops: User, marketer: User
+) -> None:
+    for user, linked in ((auditor, True), (ops, True), (marketer, False)):
+        client = Client()
+        client.force_login(user)
+        page = client.get(reverse("dashboard")).content.decode()
+        assert ('id="audit-link"' in page) is linked, user.username
