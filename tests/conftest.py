@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
+from django.db.migrations import RunPython
 
 from connections import services
 from connections.models import BrazeOutput, Connection
@@ -24,19 +25,24 @@ PASSWORD = "correct horse battery staple"
 TEST_QUEUE = f"mpbraze-test-{uuid.uuid4().hex[:8]}"
 
 
-ROLE_MIGRATIONS = {
-    "connections.migrations.0002_roles": "create_roles",
-    "connections.migrations.0004_delivery_roles": "grant_delivery_roles",
-    "mapping.migrations.0002_roles": "grant_mapping_roles",
-}
+def role_migrations() -> list[Any]:
+    """The forward functions of every ``*_roles`` data migration, in migration order."""
+    functions = []
+    for app in ("connections", "mapping"):
+        folder = Path(importlib.import_module(f"{app}.migrations").__path__[0])
+        for path in sorted(folder.glob("*_roles.py")):
+            module = importlib.import_module(f"{app}.migrations.{path.stem}")
+            operations = module.Migration.operations
+            functions += [op.code for op in operations if isinstance(op, RunPython)]
+    return functions
 
 
 def ensure_roles() -> None:
     """Re-run the role data migrations when a transactional test's flush removed the groups."""
     if Group.objects.exists():
         return
-    for module, function in ROLE_MIGRATIONS.items():
-        getattr(importlib.import_module(module), function)(django_apps, None)
+    for grant_roles in role_migrations():
+        grant_roles(django_apps, None)
 
 
 def make_user(username: str, role: str | None, *, staff: bool = False) -> User:
