@@ -235,9 +235,9 @@ class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "count",
         "open_rows",
-        "first",
-        "last",
-        "resolved",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
         "sample",
         "rows_link",
     )
@@ -257,18 +257,6 @@ class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="First and last seen", ordering="last_seen")
     def seen(self, group: FailureGroup) -> str:
         return f"{when(group.first_seen)} → {when(group.last_seen)}"
-
-    @admin.display(description="First seen")
-    def first(self, group: FailureGroup) -> str:
-        return when(group.first_seen)
-
-    @admin.display(description="Last seen")
-    def last(self, group: FailureGroup) -> str:
-        return when(group.last_seen)
-
-    @admin.display(description="Resolved at")
-    def resolved(self, group: FailureGroup) -> str:
-        return when(group.resolved_at)
 
     @admin.display(description="Sample")
     def sample(self, group: FailureGroup) -> str:
@@ -307,7 +295,7 @@ class ReplayRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "skipped_pending",
         "skipped_superseded",
         "progress",
-        "finished",
+        "finished_at",
     )
 
     @admin.display(description="Run", ordering="created_at")
@@ -322,10 +310,6 @@ class ReplayRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Selection")
     def selection_shown(self, run: ReplayRun) -> str:
         return pretty_json(run.selection)
-
-    @admin.display(description="Finished at")
-    def finished(self, run: ReplayRun) -> str:
-        return when(run.finished_at)
 
     @admin.display(description="Its rows now")
     def progress(self, run: ReplayRun) -> str:

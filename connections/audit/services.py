@@ -24,7 +24,7 @@ from django.utils import timezone
 from connections.audit import failures, selectors
 from connections.audit.models import ReplayRun
 from connections.audit.order import attributes_not_overwriting
-from connections.delivery import schedule
+from connections.delivery import outbox, schedule
 from connections.delivery.models import Delivery
 from connections.models import Connection
 
@@ -34,17 +34,7 @@ CHUNK = 500
 STALE_RUN = timedelta(minutes=15)
 FAILED = (Status.DEAD, Status.REJECTED)
 REPLAYABLE = (*FAILED, Status.DISCARDED)
-LOCKED_FIELDS = (
-    "connection_id",
-    "output_id",
-    "batch_id",
-    "sequence",
-    "kind",
-    "body",
-    "user_key",
-    "status",
-    "failure_group_id",
-)
+LOCKED_FIELDS = (*outbox.CLAIMED_FIELDS, "status", "failure_group_id")
 
 
 def selection_rows(selection: Mapping[str, Any]) -> QuerySet[Delivery]:

@@ -34,7 +34,7 @@ def recent_values_filter(field: str, title: str) -> type[RecentValuesFilter]:
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("pk", "connection", "kind", "event_name", "user", "status", "queued")
+    list_display = ("pk", "connection", "kind", "event_name", "user", "status", "created_at")
     list_filter = ("status", "connection", "kind")
     search_fields = ("user_key", "event_name", "last_error")
     list_select_related = ("connection",)
@@ -45,9 +45,9 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "event_name",
         "user_key",
         "status",
-        "queued",
+        "created_at",
         "next_attempt",
-        "sent",
+        "sent_at",
         "last_error",
         "counters",
         "object_as_sent",
@@ -58,19 +58,11 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def user(self, row: Delivery) -> str:
         return row.user_key[:40]
 
-    @admin.display(description="Queued at", ordering="created_at")
-    def queued(self, row: Delivery) -> str:
-        return when(row.created_at)
-
     @admin.display(description="Next attempt at")
     def next_attempt(self, row: Delivery) -> str:
         """Only while the row waits: a final row has no next attempt."""
         waiting = row.status == Delivery.Status.QUEUED
         return when(row.next_attempt_at) if waiting else "— (not waiting)"
-
-    @admin.display(description="Sent at")
-    def sent(self, row: Delivery) -> str:
-        return when(row.sent_at)
 
     @admin.display(description="Attempts")
     def counters(self, row: Delivery) -> str:
@@ -87,7 +79,14 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("sent", "connection", "duration_ms", "object_count", "outcome", "status_code")
+    list_display = (
+        "started_at",
+        "connection",
+        "duration_ms",
+        "object_count",
+        "outcome",
+        "status_code",
+    )
     list_filter = (
         "outcome",
         "connection",
@@ -99,8 +98,8 @@ class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
     fields = readonly_fields = (
         "connection",
         "output",
-        "sent",
-        "answered",
+        "started_at",
+        "finished_at",
         "duration_ms",
         "object_count",
         "request_bytes",
@@ -114,14 +113,6 @@ class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "claim_token",
     )
 
-    @admin.display(description="Sent at", ordering="started_at")
-    def sent(self, attempt: DeliveryAttempt) -> str:
-        return when(attempt.started_at)
-
-    @admin.display(description="Answered at")
-    def answered(self, attempt: DeliveryAttempt) -> str:
-        return when(attempt.finished_at)
-
     @admin.display(description="Braze errors")
     def errors_shown(self, attempt: DeliveryAttempt) -> str:
         return pretty_json(attempt.braze_errors)
@@ -129,12 +120,12 @@ class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(InboundBatch)
 class InboundBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("pk", "connection", "received", "status", "map_attempts", "historical")
+    list_display = ("pk", "connection", "received_at", "status", "map_attempts", "historical")
     list_filter = ("status", "connection", "historical")
     search_fields = ("source_request_id",)
     fields = readonly_fields = (
         "connection",
-        "received",
+        "received_at",
         "status",
         "map_attempts",
         "error",
@@ -142,10 +133,6 @@ class InboundBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "historical",
         "payload_shown",
     )
-
-    @admin.display(description="Received at", ordering="received_at")
-    def received(self, batch: InboundBatch) -> str:
-        return when(batch.received_at)
 
     @admin.display(description="Batch as received")
     def payload_shown(self, batch: InboundBatch) -> str:
