@@ -252,3 +252,23 @@ def test_a_run_whose_worker_died_is_resumed_and_finishes_what_was_left(
     done = services.replay_run_execute(run_id=run.pk)
     assert done is not None
     assert (done.status, done.matched, done.acted) == ("done", 0, 0)  # nothing left open
+
+
+def test_the_platform_filter_reads_the_source_batchs_device_platform(
+    output: BrazeOutput, braze: FakeBraze, one_try: None
+) -> None:
+    from connections.models import InboundBatch
+
+    braze.set_faults(next_statuses=(500, 500))
+    ios = queue_rows(output, [event("on-ios")])[0]
+    queue_rows(output, [event("from-server")])
+    forward(output)
+    InboundBatch.objects.filter(pk=ios.batch_id).update(
+        payload={"device_info": {"platform": "iOS"}, "events": []}
+    )
+    users = lambda platform: set(  # noqa: E731
+        selectors.failed_sends({"platform": platform}).values_list("user_key", flat=True)
+    )
+    assert users("ios") == {"on-ios"}
+    assert users("server") == {"from-server"}
+    assert users("android") == set()
