@@ -173,6 +173,7 @@ from connections.delivery.models import (  # noqa: E402
     ForwardSchedule,
     InboundBatch,
 )
+from connections.probes.models import WorkerHeartbeat  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
@@ -188,4 +189,5 @@ __all__ = [
     "InboundBatch",
     "Platform",
     "ReplayRun",
+    "WorkerHeartbeat",
 ]

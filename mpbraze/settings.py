@@ -138,6 +138,8 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(LOCAL_DIR / "static")))
 # Security: strict in production, relaxed only where DEBUG says this is a developer's machine.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Container health checks call these over plain HTTP from inside, behind the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -201,6 +203,8 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30.0  # time to hand unfinished tasks back
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 MPBRAZE_SWEEP_SECONDS = env.float("MPBRAZE_SWEEP_SECONDS", default=30.0)
+# /readyz fails when an active output's oldest due row has waited longer than this.
+MPBRAZE_READY_MAX_DUE_SECONDS = env.float("MPBRAZE_READY_MAX_DUE_SECONDS", default=600.0)
 MPBRAZE_PRUNE_SECONDS = env.float("MPBRAZE_PRUNE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "mpbraze.deliveries_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},

@@ -35,11 +35,14 @@ def output_forward(self: Task, output_id: int) -> None:
     forwarder.output_forward_run(output_id=output_id, worker=worker)
 
 
-@shared_task(name="mpbraze.deliveries_sweep")
-def deliveries_sweep() -> None:
-    """Beat: recover expired leases, re-enqueue due rows and unmapped batches."""
+@shared_task(bind=True, name="mpbraze.deliveries_sweep")
+def deliveries_sweep(self: Task) -> None:
+    """Beat: recover expired leases, re-enqueue due rows and unmapped batches; the worker
+    that runs it stamps its heartbeat (``/readyz``)."""
     from connections.delivery import sweeper
+    from connections.probes.checks import heartbeat_record
 
+    heartbeat_record(worker=self.request.hostname or f"pid {os.getpid()}")
     sweeper.deliveries_sweep()
 
 
