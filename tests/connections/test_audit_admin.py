@@ -243,3 +243,15 @@ def test_the_connection_page_shows_failure_groups_with_user_message_and_a_link(
     for_marketer = signed_in(marketer).get(url).content.decode()
     assert "Retries exhausted: HTTP 5xx" in for_marketer
     assert "failedsend" not in for_marketer  # no link into an admin they cannot open
+
+
+def test_select_all_across_pages_replays_the_whole_filter(seeded: BrazeOutput, ops: User) -> None:
+    client = signed_in(ops)
+    row = Delivery.objects.get(user_key="dee")
+    chosen = client.post(
+        FAILED + "?kind=dead",
+        {"action": "replay_selected", "_selected_action": [row.pk], "select_across": "1"},
+    )
+    assert chosen.status_code == 302
+    assert chosen["Location"].endswith("/replay/?kind=dead")
+    assert "2 rows, 2 users" in client.get(chosen["Location"]).content.decode()

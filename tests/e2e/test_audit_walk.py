@@ -26,10 +26,19 @@ def braze() -> Iterator[FakeBraze]:
 
 
 def fits(page: Any, selector: str) -> bool:
+    """The element (and the table of results in it, if any) ends inside the window, and the
+    page does not scroll sideways."""
     return bool(
         page.evaluate(
-            f"document.querySelector('{selector}').getBoundingClientRect().right"
-            " <= document.documentElement.clientWidth"
+            """selector => {
+                const width = document.documentElement.clientWidth;
+                const element = document.querySelector(selector);
+                const table = element.querySelector('#result_list') || element;
+                return element.getBoundingClientRect().right <= width
+                    && table.getBoundingClientRect().right <= width
+                    && document.documentElement.scrollWidth <= width;
+            }""",
+            selector,
         )
     )
 
@@ -79,3 +88,22 @@ def test_an_auditor_walks_from_the_failed_count_to_a_rows_attempts(
     page.click("text=Retries exhausted: HTTP 5xx (Open, 1 row)")
     page.wait_for_url("**/admin/connections/failedsend/?group=*")
     assert page.locator("#result_list tbody tr").count() == 1
+
+
+def test_every_audit_list_fits_1280_px_without_a_horizontal_scroll(
+    page: Any, live_server: Any, auditor: User, braze: FakeBraze
+) -> None:
+    connection, _secret = services.connection_create(name="A connection with a long name")
+    server = braze_connection(connection, braze.url)
+    queue_rows(server, [event("user-with-a-rather-long-external-id-0001", name="Checkout")])
+    output_forward(output_id=server.pk)
+    sign_in(page, live_server.url, "auditor")
+    page.goto(f"{live_server.url}/admin/")
+    lists = page.eval_on_selector_all(
+        "#content-main a[href$='/']", "links => links.map(a => a.getAttribute('href'))"
+    )
+    changelists = sorted({href for href in lists if href.count("/") == 4})
+    assert len(changelists) >= 10
+    for href in changelists:
+        page.goto(f"{live_server.url}{href}")
+        assert fits(page, "#changelist"), href
