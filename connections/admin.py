@@ -129,6 +129,7 @@ class BrazeOutputAdmin(ReadOnlyAdmin):
 
 # The delivery, connectivity and audit screens live beside their models; importing them
 # registers them.
+import connections.api.admin  # noqa: E402
 import connections.audit.admin  # noqa: E402
 import connections.connectivity.admin  # noqa: E402
 import connections.delivery.admin  # noqa: E402, F401

@@ -165,6 +165,7 @@ class BrazeOutput(models.Model):
 
 
 # Delivery models live in their own module; importing them here registers them with the app.
+from connections.api.models import ApiToken  # noqa: E402
 from connections.audit.models import FailedSend, FailureGroup, ReplayRun  # noqa: E402
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep  # noqa: E402
 from connections.delivery.models import (  # noqa: E402
@@ -177,6 +178,7 @@ from connections.probes.models import WorkerHeartbeat  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
+    "ApiToken",
     "BrazeOutput",
     "Connection",
     "ConnectivityCheck",
