@@ -35,18 +35,21 @@ class ApiTokenForm(forms.ModelForm):
         return str(value)
 
 
+SHOWN = (
+    "prefix",
+    "name",
+    "user",
+    "scopes",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+)
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = (
-        "prefix",
-        "name",
-        "user",
-        "scopes",
-        "created_at",
-        "expires_at",
-        "last_used_at",
-        "revoked_at",
-    )
+    list_display = SHOWN
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "user__username")
     actions = ["revoke"]
@@ -61,18 +64,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return ApiTokenForm if obj is None else super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return ()
-        return (
-            "prefix",
-            "name",
-            "user",
-            "scopes",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        )
+        return () if obj is None else SHOWN
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
