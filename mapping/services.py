@@ -105,5 +105,8 @@ def _upsert_sql() -> str:
     return (
         f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * 11)}) "  # noqa: S608
         "ON CONFLICT (connection_id, output_id, kind, field_path) DO UPDATE SET "
-        f"count = {table}.count + EXCLUDED.count, last_seen = EXCLUDED.last_seen"
+        f"count = {table}.count + EXCLUDED.count, last_seen = EXCLUDED.last_seen, "
+        # A sample cleared by retention comes back with the next occurrence; one kept stays.
+        f"sample_event = COALESCE({table}.sample_event, EXCLUDED.sample_event), "
+        f"sample_sent = COALESCE({table}.sample_sent, EXCLUDED.sample_sent)"
     )

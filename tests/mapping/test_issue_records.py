@@ -72,3 +72,50 @@ def test_an_auditor_reads_mapping_issues_in_the_admin_and_no_one_edits(
     delete = client.post(reverse("admin:mapping_mappingissue_delete", args=[issue.pk]))
     assert delete.status_code == 403
     assert MappingIssue.objects.exists()
+
+
+def test_a_sample_cleared_by_retention_comes_back_with_the_next_occurrence(
+    connection: Connection,
+) -> None:
+    output = add_output(connection, "ios", "ios-key-0001")
+    record(connection, output.pk, [array_issue()], T0)
+    MappingIssue.objects.update(sample_event=None, sample_sent=None)  # as retention leaves it
+    record(connection, output.pk, [array_issue()], T0 + timedelta(days=40))
+    row = MappingIssue.objects.get()
+    assert row.sample_event == PAYLOAD["events"][0]
+    assert row.sample_sent == []
+    kept = {"event_type": "kept"}
+    MappingIssue.objects.update(sample_event=kept)
+    record(connection, output.pk, [array_issue()], T0 + timedelta(days=41))
+    assert MappingIssue.objects.get().sample_event == kept  # a sample still there stays
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("{'a': 1}", '{"a": 1}'),
+        ("[1, 'x', None]", '[1, "x", null]'),
+        ("True", "true"),
+        ("plain text", "plain text"),
+        ("{'cut': 'at a hundred chara", "{'cut': 'at a hundred chara"),
+        ("", ""),
+    ],
+)
+def test_the_migration_rewrites_old_python_repr_examples_as_json(stored: str, shown: str) -> None:
+    import importlib
+
+    migration = importlib.import_module("mapping.migrations.0004_examples_as_json")
+    converted = migration.as_json(stored)
+    assert (stored if converted is None else converted) == shown
+
+
+def test_the_migration_updates_stored_rows(connection: Connection) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    output = add_output(connection, "ios", "ios-key-0001")
+    record(connection, output.pk, [array_issue()], T0)
+    MappingIssue.objects.update(example_value="{'tags': [1, 2]}")
+    importlib.import_module("mapping.migrations.0004_examples_as_json").examples_to_json(apps, None)
+    assert MappingIssue.objects.get().example_value == '{"tags": [1, 2]}'
