@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
+from connections.delivery.models import FAILED_STATUSES
 from connections.models import (
     BrazeOutput,
     Connection,
@@ -19,8 +20,6 @@ from connections.models import (
 )
 from connections.validation import SiblingOutput
 from mapping.models import MappingIssue
-
-FAILED = (Delivery.Status.DEAD, Delivery.Status.REJECTED)
 
 
 def connections_for_dashboard() -> QuerySet[Connection]:
@@ -54,7 +53,7 @@ def delivery_counts(
         counts[row["connection_id"]][group] += row["n"]
     failed = (
         Delivery.objects.filter(
-            connection_id__in=connection_ids, failed_at__gte=since, status__in=FAILED
+            connection_id__in=connection_ids, failed_at__gte=since, status__in=FAILED_STATUSES
         )
         .values("connection_id")
         .annotate(n=Count("pk"))

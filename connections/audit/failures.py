@@ -18,9 +18,8 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from connections.audit.models import FailureGroup
-from connections.delivery.models import Delivery
+from connections.delivery.models import FAILED_STATUSES, Delivery
 
-FAILED = (Delivery.Status.DEAD, Delivery.Status.REJECTED)
 OBJECT_ERROR = "braze_object_error"  # Braze refused one object of a request (errors[])
 _NUMBERS = re.compile(r"\d+")
 
@@ -130,7 +129,7 @@ def failure_group_uncount(*, group_id: int, rows: int) -> None:
 
 def failure_groups_settle(*, group_ids: Iterable[int], now: datetime | None = None) -> int:
     """Resolve the groups none of whose rows is still failed (replayed or discarded)."""
-    still_failed = Delivery.objects.filter(failure_group=OuterRef("pk"), status__in=FAILED)
+    still_failed = Delivery.objects.filter(failure_group=OuterRef("pk"), status__in=FAILED_STATUSES)
     return (
         FailureGroup.objects.filter(pk__in=list(group_ids))
         .exclude(status=FailureGroup.Status.RESOLVED)

@@ -14,12 +14,12 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from connections.audit.models import FailureGroup, ReplayRun
-from connections.delivery.models import Delivery
+from connections.audit.models import ReplayRun
+from connections.delivery.models import FAILED_STATUSES, Delivery
 from connections.models import Connection, Platform
 
 Status = Delivery.Status
-OPEN = (Status.DEAD, Status.REJECTED)
+OPEN = FAILED_STATUSES
 STATES: dict[str, Q] = {
     "open": Q(status__in=OPEN),
     "replayed": Q(replay_count__gt=0) & ~Q(status__in=[*OPEN, Status.DISCARDED]),
@@ -161,11 +161,10 @@ def replay_plan(rows: QuerySet[Delivery]) -> ReplayPlan:
     )
     users = rows.order_by().values("connection_id", "user_key").distinct().count()
     connection_ids = rows.order_by().values("connection_id").distinct()
-    paused = {
-        c.name: connection_refusal(c) or ""
-        for c in Connection.objects.filter(pk__in=connection_ids)
-        if connection_refusal(c)
+    refusals = {
+        c.name: connection_refusal(c) for c in Connection.objects.filter(pk__in=connection_ids)
     }
+    paused = {name: why for name, why in refusals.items() if why}
     return ReplayPlan(totals["matched"], users, totals["accepted"], totals["pending"], paused)
 
 
@@ -185,9 +184,3 @@ def replay_run_progress(run: ReplayRun) -> dict[str, int]:
     """Where the rows a run acted on stand now (sent, queued, failed again, discarded)."""
     counts = run.deliveries.order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in counts}
-
-
-def failure_groups_recent(connection: Connection, *, limit: int = 5) -> list[FailureGroup]:
-    """The connection's most recent failure groups, open ones first."""
-    groups = connection.failure_groups.order_by("-last_seen")[:limit]
-    return sorted(groups, key=lambda g: g.status == FailureGroup.Status.RESOLVED)

@@ -25,15 +25,14 @@ from connections.audit import failures, selectors
 from connections.audit.models import ReplayRun
 from connections.audit.order import attributes_not_overwriting
 from connections.delivery import outbox, schedule
-from connections.delivery.models import Delivery
+from connections.delivery.models import FAILED_STATUSES, Delivery
 from connections.models import Connection
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 CHUNK = 500
 STALE_RUN = timedelta(minutes=15)
-FAILED = (Status.DEAD, Status.REJECTED)
-REPLAYABLE = (*FAILED, Status.DISCARDED)
+REPLAYABLE = (*FAILED_STATUSES, Status.DISCARDED)
 LOCKED_FIELDS = (*outbox.CLAIMED_FIELDS, "status", "failure_group_id")
 
 
@@ -115,7 +114,6 @@ class Tally:
     pending: int = 0
     superseded: int = 0
     groups: set[int] = field(default_factory=set)
-    outputs: set[int] = field(default_factory=set)
 
 
 def replay_run_execute(*, run_id: int) -> ReplayRun | None:
@@ -146,22 +144,20 @@ def replay_run_execute(*, run_id: int) -> ReplayRun | None:
 def _act_on_chunk(run: ReplayRun, ids: list[int], tally: Tally) -> None:
     locked = Delivery.objects.select_for_update(of=("self",)).filter(pk__in=ids)
     rows = sorted(locked.only(*LOCKED_FIELDS), key=lambda r: (r.batch_id, r.sequence))
+    tally.pending += sum(row.status in (Status.QUEUED, Status.SENDING) for row in rows)
+    tally.groups |= {row.failure_group_id for row in rows if row.failure_group_id}
     if run.action == ReplayRun.Action.DISCARD:
-        chosen = [row for row in rows if row.status in FAILED]
         tally.accepted += sum(row.status == Status.SENT for row in rows)
-        tally.pending += len(rows) - len(chosen) - sum(row.status == Status.SENT for row in rows)
-        _discard(run, chosen, tally)
+        _discard(run, [row for row in rows if row.status in FAILED_STATUSES], tally)
         return
     statuses = (*REPLAYABLE, Status.SENT) if run.force else REPLAYABLE
     chosen = [row for row in rows if row.status in statuses]
     tally.accepted += sum(row.status == Status.SENT and not run.force for row in rows)
-    tally.pending += sum(row.status in (Status.QUEUED, Status.SENDING) for row in rows)
     kept, rewritten, superseded = attributes_not_overwriting(chosen)
     tally.superseded += len(superseded)
     for row in rewritten:
         Delivery.objects.filter(pk=row.pk).update(body=row.body)
     _requeue(run, kept, tally)
-    tally.groups |= {row.failure_group_id for row in rows if row.failure_group_id}
 
 
 def _requeue(run: ReplayRun, rows: list[Delivery], tally: Tally) -> None:
@@ -180,7 +176,6 @@ def _requeue(run: ReplayRun, rows: list[Delivery], tally: Tally) -> None:
         replay_count=F("replay_count") + 1,
     )
     for output_id in {row.output_id for row in rows}:
-        tally.outputs.add(output_id)
         schedule.forward_schedule(output_id=output_id, at=now)
 
 
@@ -189,7 +184,6 @@ def _discard(run: ReplayRun, rows: list[Delivery], tally: Tally) -> None:
         tally.acted += Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
             status=Status.DISCARDED, discarded_at=timezone.now(), lease_until=None, replay_run=run
         )
-        tally.groups |= {row.failure_group_id for row in rows if row.failure_group_id}
 
 
 def _outcome(run: ReplayRun, tally: Tally) -> str:

@@ -214,6 +214,10 @@ class Delivery(models.Model):
         return str(self.body.get("external_id", ""))
 
 
+# The final states of a row that did not reach Braze: what auditors replay or discard.
+FAILED_STATUSES = (Delivery.Status.DEAD, Delivery.Status.REJECTED)
+
+
 class DeliveryAttempt(models.Model):
     """One HTTP request to Braze, stored before it is made and completed after."""
 
