@@ -144,7 +144,7 @@ def test_remaining_requests_do_not_pause(
 ) -> None:
     limiter = RateLimiter(make_backend(), RATE)
     limiter.observe(workspace, remaining, in_seconds(5))
-    assert waited_for_slot(limiter, workspace, 0) < 0.05
+    assert waited_for_slot(limiter, workspace, 0) < 0.5  # a pause would last about 5 s
 
 
 def test_a_429_seen_by_one_worker_pauses_every_worker(
@@ -184,7 +184,7 @@ def test_a_pause_is_capped_at_one_hour(tmp_path: Path, workspace: str) -> None:
 def test_a_pause_in_the_past_changes_nothing(tmp_path: Path, workspace: str) -> None:
     limiter = RateLimiter(FileBackend(tmp_path), RATE)
     limiter.block_until(workspace, in_seconds(-30))
-    assert waited_for_slot(limiter, workspace, 0) < 0.05
+    assert waited_for_slot(limiter, workspace, 0) < 0.5  # a pause would last about 5 s
 
 
 def test_a_workspace_is_named_by_host_and_key_fingerprint_never_the_key() -> None:
