@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "simple_history",
     "connections",
     "mapping",
+    "ninja",  # the API docs page serves its vendored Swagger UI from static files
 ]
 
 MIDDLEWARE = [

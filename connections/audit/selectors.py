@@ -47,7 +47,7 @@ def _integer(field: str, value: str) -> int:
         raise SelectionError(field, f"expected a whole number, got {value[:40]!r}") from None
 
 
-def _moment(field: str, value: str) -> datetime:
+def parse_moment(field: str, value: str) -> datetime:
     """A date (its start, in the site's zone) or a full ISO 8601 time."""
     try:
         moment = parse_datetime(value)
@@ -89,11 +89,11 @@ def _search(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
 
 
 def _since(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
-    return rows.filter(failed_at__gte=_moment("failed_since", value))
+    return rows.filter(failed_at__gte=parse_moment("failed_since", value))
 
 
 def _before(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
-    moment = _moment("failed_before", value)
+    moment = parse_moment("failed_before", value)
     if len(value) <= 10:  # a date: the whole day is included
         moment += timedelta(days=1)
     return rows.filter(failed_at__lt=moment)

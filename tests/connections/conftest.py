@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 
+from connections import roles
+from connections.api.tokens import api_token_create
 from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
+from tests.connections.api_helpers import ApiClient, with_roles
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 
 
@@ -27,3 +31,25 @@ def braze() -> Iterator[FakeBraze]:
 @pytest.fixture
 def output(connection: Connection, braze: FakeBraze) -> BrazeOutput:
     return braze_connection(connection, braze.url)
+
+
+@pytest.fixture
+def api_as(db: None) -> Callable[..., ApiClient]:
+    """``api_as(user, "read,write")``: a client holding a new token of ``user``."""
+
+    def make(user: User, scopes: str = "read,write,replay") -> ApiClient:
+        _, plain = api_token_create(user=user, scopes=scopes.split(","))
+        return ApiClient(plain)
+
+    return make
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    """A person with every role: configures (Marketer), audits (Auditor), replays (Ops)."""
+    return with_roles("operator", roles.MARKETER, roles.AUDITOR, roles.OPS)
+
+
+@pytest.fixture
+def api(api_as: Callable[..., ApiClient], operator: User) -> ApiClient:
+    return api_as(operator)

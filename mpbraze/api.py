@@ -1,0 +1,31 @@
+"""The REST API root (SPEC §8): ``/api/v1/``, its OpenAPI document and a docs page served
+from the vendored Swagger UI (no CDN)."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI, Swagger
+
+from connections.api import checks, configuration, deliveries, errors, replays
+from connections.api.parsing import StrictParser
+from mapping import api as mapping_api
+
+api = NinjaAPI(
+    title="mpbraze",
+    version="1",
+    description=(
+        "Ops API of mpbraze. Authenticate with `Authorization: Bearer <token>` (create one in "
+        "the admin or with `manage.py create_api_token`). Errors are "
+        '`{"errors": [{"code", "message", "field"}]}`; lists are paged with `next_cursor`.'
+    ),
+    urls_namespace="api",
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": False}),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    parser=StrictParser(),
+)
+errors.install(api)
+api.add_router("/connections", configuration.router)
+api.add_router("", checks.router)
+api.add_router("", deliveries.router)
+api.add_router("", replays.router)
+api.add_router("", mapping_api.router)
