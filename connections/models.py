@@ -174,6 +174,13 @@ from connections.delivery.models import (  # noqa: E402
     ForwardSchedule,
     InboundBatch,
 )
+from connections.hooks.models import (  # noqa: E402
+    HookAttempt,
+    HookDelivery,
+    HookEvent,
+    HookFailureCount,
+    HookSubscription,
+)
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
 
 __all__ = [
@@ -188,6 +195,11 @@ __all__ = [
     "FailedSend",
     "FailureGroup",
     "ForwardSchedule",
+    "HookAttempt",
+    "HookDelivery",
+    "HookEvent",
+    "HookFailureCount",
+    "HookSubscription",
     "InboundBatch",
     "Platform",
     "ReplayRun",

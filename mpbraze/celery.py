@@ -61,4 +61,6 @@ app.conf.CELERY_DB_REUSE_MAX = 1000
 task_prerun.connect(_keep_database_connections, weak=False)
 task_postrun.connect(_keep_database_connections, weak=False)
 app.autodiscover_tasks()
-app.autodiscover_tasks(["connections.delivery", "connections.connectivity", "connections.audit"])
+app.autodiscover_tasks(
+    ["connections.delivery", "connections.connectivity", "connections.audit", "connections.hooks"]
+)

@@ -210,6 +210,7 @@ MPBRAZE_PRUNE_SECONDS = env.float("MPBRAZE_PRUNE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "mpbraze.deliveries_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
     "retention-prune": {"task": "mpbraze.retention_prune", "schedule": MPBRAZE_PRUNE_SECONDS},
+    "hooks-sweep": {"task": "mpbraze.hooks_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
 }
 
 # Inbound API (SPEC §4).
@@ -222,6 +223,15 @@ MPBRAZE_INBOUND_MAX_PENDING_BATCHES = env.int("MPBRAZE_INBOUND_MAX_PENDING_BATCH
 MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS = env.float(
     "MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS", default=10.0
 )
+
+# REST hooks (connections.hooks): each POST gives up after this many seconds (connect, send
+# and read each); retries wait these many seconds (Svix's schedule, ±20 % jitter), then the
+# delivery fails; a hook whose deliveries all failed for this many hours is disabled.
+MPBRAZE_HOOK_TIMEOUT_SECONDS = env.float("MPBRAZE_HOOK_TIMEOUT_SECONDS", default=10.0)
+MPBRAZE_HOOK_RETRY_SECONDS = env.list(
+    "MPBRAZE_HOOK_RETRY_SECONDS", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+MPBRAZE_HOOK_DISABLE_AFTER_HOURS = env.float("MPBRAZE_HOOK_DISABLE_AFTER_HOURS", default=120.0)
 
 # Delivery (SPEC §6). Read through connections.delivery.config, never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")

@@ -1,0 +1,75 @@
+"""Where a REST hook may point: the address rules of Braze endpoints (``connections.hosts``).
+
+Only the URL is checked here (no DNS): the outbound client resolves the name once when it
+sends and refuses a private address where the socket opens.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from connections.hosts import (
+    EndpointPolicy,
+    HostError,
+    ip_of,
+    is_loopback,
+    is_public_address,
+    normalise,
+    split_port,
+)
+
+MAX_URL_LENGTH = 2000
+LABEL = "The target URL"
+
+
+class HookError(ValueError):
+    """A REST hook request that cannot be honoured, with the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def target_url_check(raw: str, policy: EndpointPolicy | None = None) -> str:
+    """The URL, normalised (scheme and host in lower case), or ``HookError("target_url")``."""
+    policy = policy or EndpointPolicy.from_settings()
+    text = raw.strip()
+    if not text or len(text) > MAX_URL_LENGTH or any(ch.isspace() for ch in text):
+        raise _refused(f"must be a URL of at most {MAX_URL_LENGTH} characters, without spaces.")
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:
+        raise _refused(f"is not a valid URL ({error}).") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.netloc:
+        raise _refused("must start with https:// and name a host.")
+    if "@" in parts.netloc:
+        raise _refused("must not contain a user name or password.")
+    if parts.fragment:
+        raise _refused("must not contain a fragment (#…).")
+    host = _host(parts.netloc)
+    _check_address(host, scheme, policy)
+    return urlunsplit((scheme, host, parts.path, parts.query, ""))
+
+
+def _host(netloc: str) -> str:
+    try:
+        return normalise(netloc, LABEL).host
+    except HostError as error:
+        raise HookError("target_url", str(error)) from None
+
+
+def _check_address(host: str, scheme: str, policy: EndpointPolicy) -> None:
+    name = split_port(host)[0]
+    local = policy.allow_local and is_loopback(name)
+    address = ip_of(name)
+    private = is_loopback(name) or (address is not None and not is_public_address(address))
+    if private and not (local or policy.explicitly_allows(host)):
+        raise _refused(f"points at a private, loopback or link-local address ({name}).")
+    if scheme != "https" and not local:
+        raise _refused("must use https:// (plain http only reaches a local test receiver).")
+
+
+def _refused(message: str) -> HookError:
+    return HookError("target_url", f"{LABEL} {message}")
