@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 STOP_GRACE_SECONDS = 10
@@ -38,8 +39,19 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def clear_metrics() -> None:
+    """A new stack counts from zero: remove the metric files of processes of earlier runs
+    (prometheus-client's multiprocess mode keeps summing the files of dead processes)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
+    from django.conf import settings
+
+    for path in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+        path.unlink(missing_ok=True)
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
+    clear_metrics()
     processes = [subprocess.Popen(command) for command in commands(port)]  # noqa: S603 - fixed argv
     stopping = False
 

@@ -8,6 +8,7 @@ refuses to start without ``SECRET_KEY`` and ``MPBRAZE_ENCRYPTION_KEYS``.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -20,6 +21,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 LOCAL_DIR = Path(env.str("MPBRAZE_LOCAL_DIR", default=str(BASE_DIR / ".local")))
 LOCAL_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule and dev state live here
+# Prometheus metrics (/metrics): every process (gunicorn and Celery workers) writes its counters
+# to files of its own here, summed at each scrape. Processes that report together share it;
+# prometheus-client reads it from the environment. `make run` empties it when it starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="") or str(
+    LOCAL_DIR / "metrics"
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -139,8 +148,11 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(LOCAL_DIR / "static")))
 # Security: strict in production, relaxed only where DEBUG says this is a developer's machine.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# Container health checks call these over plain HTTP from inside, behind the proxy.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Container health checks and scrapes call these over plain HTTP from inside, behind the proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers only with "Authorization: Bearer <this>" when set; empty leaves it open
+# (a scrape from a private network).
+MPBRAZE_METRICS_TOKEN = env.str("MPBRAZE_METRICS_TOKEN", default="")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import socket
 import tempfile
 import uuid
@@ -23,6 +24,7 @@ pytest_plugins = ["tests.mparticle_sdk"]
 
 PASSWORD = "correct horse battery staple"
 TEST_QUEUE = f"mpbraze-test-{uuid.uuid4().hex[:8]}"
+METRICS_DIRS: list[str] = []  # made by the xdist controller for its workers
 
 
 def role_migrations() -> list[Any]:
@@ -111,6 +113,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput") and "MPBRAZE_LEDGER_FILE" not in os.environ:
         folder = Path(tempfile.mkdtemp(prefix="mpbraze-ledgers-"))
         os.environ["MPBRAZE_LEDGER_FILE"] = str(folder / "ledgers.txt")
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: no error when xdist is off
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    """Each xdist worker counts its metrics in a directory of its own: prometheus-client takes
+    it from the environment, which settings read before any conftest runs, so it is given to
+    the worker process at its start. Celery workers and gunicorn started by a test inherit it."""
+    for spec in specs:
+        spec.env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mpbraze-metrics-")
+        METRICS_DIRS.append(spec.env["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in METRICS_DIRS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
