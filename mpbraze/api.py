@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI, Swagger
 
-from connections.api import checks, configuration, deliveries, errors, replays
+from connections.api import checks, configuration, deliveries, errors, health, replays
 from connections.api.parsing import StrictParser
 from mapping import api as mapping_api
 
@@ -29,3 +29,4 @@ api.add_router("", checks.router)
 api.add_router("", deliveries.router)
 api.add_router("", replays.router)
 api.add_router("", mapping_api.router)
+api.add_router("", health.router)
