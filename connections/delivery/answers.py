@@ -16,6 +16,7 @@ from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, DeliveryAttempt
 from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
 from connections.delivery.sender import Sender
+from connections.metrics.definitions import record_request
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +27,14 @@ def answered(sender: Sender, answers: list[Answer]) -> None:
     """Answers that arrived together, applied in one transaction: each answer and its effect
     on its rows are still both or neither, for one commit, and the rows of every accepted
     request are marked sent in one statement."""
-    for _attempt, _rows_at, response in answers:
+    for _attempt, rows_at, response in answers:
         ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
+        record_request(
+            connection_id=sender.output.connection_id,
+            status_code=response.status_code,
+            objects=len(rows_at),
+            duration_ms=response.duration_ms,
+        )
     accepted: dict[int | None, list[Delivery]] = {}
     with transaction.atomic():
         for attempt, rows_at, response in answers:

@@ -22,6 +22,7 @@ from connections import services
 from connections.delivery import schedule
 from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, InboundBatch
+from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
@@ -319,6 +320,11 @@ def _mapped_rows(
         payload=batch.payload,
         objects=result.objects,
         now=now,
+    )
+    transaction.on_commit(  # counted once: a group that fails is mapped again one by one
+        lambda: record_mapping(
+            connection_id=batch.connection_id, objects=len(result.objects), issues=result.issues
+        )
     )
     return [_delivery(batch, output, n, item, now) for n, item in enumerate(result.objects)]
 

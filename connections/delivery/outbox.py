@@ -20,6 +20,7 @@ from django.utils import timezone
 from connections.audit import failures
 from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
+from connections.metrics.definitions import DEAD, REJECTED, RETRIED, record_rows
 from connections.models import BrazeOutput
 
 Status = Delivery.Status
@@ -217,7 +218,9 @@ def outbox_mark_sent(*, rows: Sequence[Delivery], status_code: int | None) -> in
 def outbox_reject(*, rows: Sequence[Delivery], failure: Failure) -> int:
     """Braze refused these objects for what they hold: final, kept for the audit and
     counted in their failure group."""
-    return _fail(list(rows), failure, Status.REJECTED, Q())
+    rejected = _fail(list(rows), failure, Status.REJECTED, Q())
+    record_rows(REJECTED, connection_id=_connection_of(rows), rows=rejected)
+    return rejected
 
 
 def _fail(rows: list[Delivery], failure: Failure, status: str, condition: Q) -> int:
@@ -279,7 +282,14 @@ def outbox_retry_later(*, rows: Sequence[Delivery], failure: Failure) -> tuple[i
                 **failure.fields,
             )
         )
+    record_rows(RETRIED, connection_id=_connection_of(rows), rows=retried)
+    record_rows(DEAD, connection_id=_connection_of(rows), rows=dead)
     return retried, dead
+
+
+def _connection_of(rows: Sequence[Delivery]) -> int | None:
+    """The connection of a claim's rows (one output's, so one connection's), for metrics."""
+    return rows[0].connection_id if rows else None
 
 
 def outbox_isolate(*, rows: Sequence[Delivery]) -> int:

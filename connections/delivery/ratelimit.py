@@ -30,6 +30,7 @@ from django.conf import settings
 
 from connections.delivery.config import delivery_config
 from connections.encryption import fingerprint
+from connections.metrics.definitions import record_rate_limit_wait
 
 MAX_PAUSE_SECONDS = 3600.0  # hourly limits reset on the hour; a wilder header is not trusted
 JITTER_SECONDS = 0.005  # spreads workers that would all wake at the same instant
@@ -87,14 +88,19 @@ class RateLimiter:
         what is left of ``timeout``: the caller reschedules instead of holding a worker.
         """
         started = time.monotonic()
+        slept = False
         while True:
             wait = self.backend.try_acquire(workspace, self.rate)
             waited = time.monotonic() - started
             if wait <= 0:
+                if slept:
+                    record_rate_limit_wait(seconds=waited)
                 return waited
             if waited + wait > timeout:
+                record_rate_limit_wait(seconds=None)
                 return None
             self._sleep(wait + random.uniform(0, JITTER_SECONDS))
+            slept = True
 
     def observe(self, workspace: str, remaining: int | None, reset_at: datetime | None) -> None:
         """Follow Braze's ``X-RateLimit-Remaining``: at 0, pause everyone until the reset."""

@@ -9,6 +9,7 @@ from django.db import DataError
 
 from connections.delivery.intake import batches_receive
 from connections.inbound.errors import Refusal, bad_request
+from connections.metrics.definitions import record_ingest
 from connections.models import Connection
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,10 @@ def batches_store(
         # The database refused a value the checks let through: resending would not help.
         logger.exception("Inbound batch refused by the database (connection %s)", connection.pk)
         raise _unstorable() from None
-    return sum(created for _, created in results)
+    stored = [batch.payload for batch, created in results if created]
+    events = sum(len(p["events"]) for p in stored if isinstance(p.get("events"), list))
+    record_ingest(connection_id=connection.pk, batches=len(stored), events=events)
+    return len(stored)
 
 
 def _unstorable() -> Refusal:
