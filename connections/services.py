@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from connections import encryption
+from connections.hooks import emit as hooks
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from connections.validation import OutputDraft
 from mapping.settings import OutputSettings
@@ -62,9 +63,12 @@ def connection_rotate_inbound_secret(*, connection: Connection) -> str:
 
 
 def connection_update(*, connection: Connection, name: str, enabled: bool) -> Connection:
+    before = {"name": connection.name, "enabled": connection.enabled}
     connection.name = name
     connection.enabled = enabled
     connection.save(update_fields=["name", "enabled", "updated_at"])
+    changed = [field for field, value in before.items() if getattr(connection, field) != value]
+    hooks.connection_updated(connection, changed=changed, action="updated")
     return connection
 
 
@@ -85,9 +89,14 @@ def connection_pause(
             outputs__braze_instance=refused_output.braze_instance,
             outputs__custom_rest_endpoint=refused_output.custom_rest_endpoint,
         )
-    changed = paused.update(paused_reason=reason[:1000], paused_at=timezone.now())
+    values = {"paused_reason": reason[:1000], "paused_at": timezone.now()}
+    # Only a connection that was forwarding announces a pause; a new reason is just saved.
+    started = paused.filter(paused_reason="").update(**values)
+    changed = started or paused.update(**values)
     if changed:
         connection.paused_reason = reason[:1000]
+    if started:
+        hooks.connection_paused(connection, reason[:1000])
     return bool(changed)
 
 
@@ -95,9 +104,12 @@ def connection_resume(*, connection: Connection) -> None:
     """Clear the pause and send what waited."""
     from connections.delivery.schedule import forward_schedule
 
+    was_paused = Connection.objects.filter(pk=connection.pk).exclude(paused_reason="").exists()
     connection.paused_reason = ""
     connection.paused_at = None
     connection.save(update_fields=["paused_reason", "paused_at", "updated_at"])
+    if was_paused:
+        hooks.connection_resumed(connection)
     for output_id in connection.outputs.filter(platform=Platform.SERVER).values_list(
         "pk", flat=True
     ):
@@ -122,6 +134,7 @@ def output_save(
     created = output is None
     output = output or BrazeOutput(connection=connection)
     before = _sending_configuration(output)
+    fields_before = _output_fields(output)
     values = asdict(draft)
     api_key = values.pop("api_key")
     values.pop("stored_key_fingerprint")
@@ -131,6 +144,12 @@ def output_save(
         output.set_api_key(api_key)
     output.settings = settings.model_dump(mode="json")
     output.save()
+    hooks.connection_updated(
+        connection,
+        changed=_changed_fields(fields_before, _output_fields(output)),
+        output=output,
+        action="output_created" if created else "output_updated",
+    )
     connection.refresh_from_db(fields=["paused_reason"])  # a worker may have paused it
     # What Braze refused (the key, or where it was sent) changed: test it; a check that
     # passes resumes the connection, one that fails leaves it paused and says why.
@@ -149,12 +168,26 @@ def _sending_configuration(output: BrazeOutput) -> tuple[str, str, str]:
     return (output.api_key_fingerprint, output.braze_instance, output.custom_rest_endpoint)
 
 
+def _output_fields(output: BrazeOutput) -> dict[str, object]:
+    """What a ``connection.updated`` event may name as changed (the key by its fingerprint)."""
+    fields = ("platform", "braze_instance", "external_identity_type", "email_identity_type")
+    endpoints = ("custom_sdk_endpoint", "custom_rest_endpoint", "custom_js_endpoint")
+    values = {name: getattr(output, name) for name in (*fields, *endpoints, "settings")}
+    return {**values, "api_key": output.api_key_fingerprint}
+
+
+def _changed_fields(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    return [name for name, value in after.items() if before.get(name) != value]
+
+
 def output_delete(*, output: BrazeOutput) -> None:
     if output.platform in APP_PLATFORMS and _is_last_app_output_beside_server(output):
         raise OutputInUse(
             "Remove the Server output first: it needs at least one iOS, Android or Web output."
         )
+    connection = output.connection
     output.delete()
+    hooks.connection_updated(connection, changed=[], output=output, action="output_deleted")
 
 
 def _is_last_app_output_beside_server(output: BrazeOutput) -> bool:

@@ -16,6 +16,7 @@ from connections.connectivity import http_steps
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.probe import Step, Target, probe
 from connections.encryption import EncryptionKeyError
+from connections.hooks import emit as hooks
 from connections.models import BrazeOutput, Connection, Platform
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def _finish(check: ConnectivityCheck, steps: list[Step]) -> None:
         check.save(update_fields=["outcome", "summary", "finished_at", "duration_ms"])
         if not failed and check.output.platform == Platform.SERVER:
             _resume_on_proof(check)
+        hooks.connection_check_finished(check)
 
 
 def _resume_on_proof(check: ConnectivityCheck) -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from connections.audit import failures
 from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
+from connections.hooks.failures import hook_failures_count
 from connections.metrics.definitions import DEAD, REJECTED, RETRIED, record_rows
 from connections.models import BrazeOutput
 
@@ -241,6 +242,14 @@ def _fail(rows: list[Delivery], failure: Failure, status: str, condition: Q) -> 
         .update(status=status, failed_at=now, failure_group_id=group_id, **failure.fields)
     )
     failures.failure_group_uncount(group_id=group_id, rows=len(rows) - failed)
+    hook_failures_count(
+        dead=status == Status.DEAD,
+        connection_id=rows[0].connection_id,
+        kind=kind.key,
+        title=kind.title,
+        rows=failed,
+        at=now,
+    )
     return failed
 
 
