@@ -8,6 +8,7 @@ COPY mapping ./mapping
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install --no-cache-dir -c constraints.txt -e . \
-    && useradd --system --home /app mpbraze && mkdir -p /tmp/mpbraze && chown mpbraze /tmp/mpbraze
+    && useradd --system --home /app mpbraze && mkdir -p /tmp/mpbraze/metrics \
+    && chown -R mpbraze /tmp/mpbraze
 USER mpbraze
 EXPOSE 8000
