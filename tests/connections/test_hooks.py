@@ -423,3 +423,12 @@ def test_ops_create_a_hook_in_the_admin_and_see_its_secret_once(ops: User) -> No
     )
     assert "private, loopback or link-local" in refused.content.decode()
     assert HookSubscription.objects.count() == 1
+
+
+def test_the_send_task_and_the_sweep_are_registered_and_scheduled(settings: Any) -> None:
+    from mpbraze.celery import app
+
+    app.loader.import_default_modules()
+    assert {"mpbraze.hook_deliver", "mpbraze.hooks_sweep"} <= set(app.tasks)
+    schedule = settings.CELERY_BEAT_SCHEDULE["hooks-sweep"]
+    assert schedule["task"] == "mpbraze.hooks_sweep"
