@@ -87,7 +87,7 @@ def mapping_issues_list(
     return page(rows, cursor=cursor, limit=limit, render=issue_out)
 
 
-@router.post("/connections/{int:pk}/preview", response={200: PreviewOut, **ERRORS}, auth=PREVIEW)
+@router.post("/connections/{pk}/preview", response={200: PreviewOut, **ERRORS}, auth=PREVIEW)
 def mapping_preview(request: HttpRequest, pk: int, payload: PreviewIn) -> dict[str, Any]:
     """What would be sent to Braze for ``batch`` with this output's settings."""
     connection_get(pk)

@@ -3,6 +3,7 @@ from the vendored Swagger UI (no CDN)."""
 
 from __future__ import annotations
 
+from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI, Swagger
 
 from connections.api import checks, configuration, deliveries, errors, health, replays
@@ -30,3 +31,11 @@ api.add_router("", deliveries.router)
 api.add_router("", replays.router)
 api.add_router("", mapping_api.router)
 api.add_router("", health.router)
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Any other path under /api/: a JSON 404 in the API's error shape, not an HTML page."""
+    message = f"No API endpoint at {request.path[:200]}; see /api/v1/docs."
+    return JsonResponse(
+        {"errors": [{"code": "not_found", "message": message, "field": None}]}, status=404
+    )

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from connections.metrics import views as metrics
 from connections.probes import views as probes
-from mpbraze.api import api
+from mpbraze.api import api, api_not_found
 
 urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mapping.urls")),

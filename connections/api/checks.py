@@ -73,7 +73,7 @@ def _checks() -> QuerySet[ConnectivityCheck]:
     return ConnectivityCheck.objects.select_related("output").prefetch_related(steps)
 
 
-@router.post("/connections/{int:pk}/tests", response={202: list[CheckOut], **ERRORS}, auth=RUN)
+@router.post("/connections/{pk}/tests", response={202: list[CheckOut], **ERRORS}, auth=RUN)
 def connectivity_tests_start(
     request: HttpRequest, pk: int, payload: TestIn | None = None
 ) -> Status[Any]:
@@ -89,7 +89,7 @@ def connectivity_tests_start(
     return Status(202, [check_out(c) for c in _checks().filter(pk__in=ids).order_by("pk")])
 
 
-@router.get("/connections/{int:pk}/tests", response={200: CheckPage, **ERRORS}, auth=VIEW)
+@router.get("/connections/{pk}/tests", response={200: CheckPage, **ERRORS}, auth=VIEW)
 def connectivity_tests_list(
     request: HttpRequest,
     pk: int,
@@ -101,7 +101,7 @@ def connectivity_tests_list(
     return page(rows, cursor=cursor, limit=limit, render=check_out)
 
 
-@router.get("/tests/{int:check_id}", response={200: CheckOut, **ERRORS}, auth=VIEW)
+@router.get("/tests/{check_id}", response={200: CheckOut, **ERRORS}, auth=VIEW)
 def connectivity_tests_read(request: HttpRequest, check_id: int) -> dict[str, Any]:
     check = _checks().filter(pk=check_id).first()
     if check is None:

@@ -178,12 +178,12 @@ def _settings(patch: Any, output: BrazeOutput | None, prefix: str) -> OutputSett
         ) from None
 
 
-@router.get("/{int:pk}", response={200: ConnectionOut, **ERRORS}, auth=VIEW)
+@router.get("/{pk}", response={200: ConnectionOut, **ERRORS}, auth=VIEW)
 def connections_read(request: HttpRequest, pk: int) -> dict[str, Any]:
     return connection_out(connection_get(pk))
 
 
-@router.patch("/{int:pk}", response={200: ConnectionOut, **ERRORS}, auth=CHANGE)
+@router.patch("/{pk}", response={200: ConnectionOut, **ERRORS}, auth=CHANGE)
 def connections_update(request: HttpRequest, pk: int, payload: ConnectionPatch) -> dict[str, Any]:
     connection = connection_get(pk)
     name = connection.name if payload.name is None else payload.name
@@ -193,7 +193,7 @@ def connections_update(request: HttpRequest, pk: int, payload: ConnectionPatch) 
     return connection_out(connection)
 
 
-@router.post("/{int:pk}/rotate-secret", response={200: SecretOut, **ERRORS}, auth=CHANGE)
+@router.post("/{pk}/rotate-secret", response={200: SecretOut, **ERRORS}, auth=CHANGE)
 def connections_rotate_secret(request: HttpRequest, pk: int) -> dict[str, Any]:
     """A new inbound secret, shown once; the previous one stops working at once."""
     connection = connection_get(pk)
@@ -201,13 +201,13 @@ def connections_rotate_secret(request: HttpRequest, pk: int) -> dict[str, Any]:
     return {"inbound_key": connection.inbound_key, "inbound_secret": secret}
 
 
-@router.get("/{int:pk}/outputs", response={200: list[OutputOut], **ERRORS}, auth=VIEW)
+@router.get("/{pk}/outputs", response={200: list[OutputOut], **ERRORS}, auth=VIEW)
 def outputs_list(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     connection = connection_get(pk)
     return [output_out(o) for o in connection.outputs.order_by("platform")]
 
 
-@router.post("/{int:pk}/outputs", response={201: OutputOut, **ERRORS}, auth=ADD_OUTPUT)
+@router.post("/{pk}/outputs", response={201: OutputOut, **ERRORS}, auth=ADD_OUTPUT)
 def outputs_create(request: HttpRequest, pk: int, payload: OutputIn) -> Status[Any]:
     connection = connection_get(pk)
     draft = _draft(payload, None, payload.platform, payload.api_key)
@@ -221,14 +221,12 @@ def outputs_create(request: HttpRequest, pk: int, payload: OutputIn) -> Status[A
     return Status(201, output_out(output))
 
 
-@router.get("/{int:pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=VIEW)
+@router.get("/{pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=VIEW)
 def outputs_read(request: HttpRequest, pk: int, platform: str) -> dict[str, Any]:
     return output_out(output_get(pk, platform))
 
 
-@router.patch(
-    "/{int:pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=CHANGE_OUTPUT
-)
+@router.patch("/{pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=CHANGE_OUTPUT)
 def outputs_update(
     request: HttpRequest, pk: int, platform: str, payload: OutputPatch
 ) -> dict[str, Any]:
@@ -245,7 +243,7 @@ def outputs_update(
     return output_out(output)
 
 
-@router.delete("/{int:pk}/outputs/{platform}", response={204: None, **ERRORS}, auth=DELETE_OUTPUT)
+@router.delete("/{pk}/outputs/{platform}", response={204: None, **ERRORS}, auth=DELETE_OUTPUT)
 def outputs_delete(request: HttpRequest, pk: int, platform: str) -> Status[Any]:
     output = output_get(pk, platform)
     try:

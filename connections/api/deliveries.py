@@ -132,7 +132,7 @@ def deliveries_list(
     return page(rows, cursor=cursor, limit=limit, render=delivery_out)
 
 
-@router.get("/deliveries/{int:delivery_id}", response={200: DeliveryDetail, **ERRORS}, auth=VIEW)
+@router.get("/deliveries/{delivery_id}", response={200: DeliveryDetail, **ERRORS}, auth=VIEW)
 def deliveries_read(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
     row = Delivery.objects.select_related("output").filter(pk=delivery_id).first()
     if row is None:

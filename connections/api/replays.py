@@ -139,7 +139,7 @@ def discards_create(request: HttpRequest, payload: SelectionIn) -> Any:
     return _act(request, payload, ReplayRun.Action.DISCARD, False)
 
 
-@router.get("/replays/{int:run_id}", response={200: RunOut, **ERRORS}, auth=VIEW)
+@router.get("/replays/{run_id}", response={200: RunOut, **ERRORS}, auth=VIEW)
 def replays_read(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run = ReplayRun.objects.filter(pk=run_id).first()
     if run is None:

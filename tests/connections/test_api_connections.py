@@ -80,9 +80,7 @@ OUTPUT_CASES = [
         [],
         id="private-address",
     ),
-    pytest.param(
-        {"platform": "android", "api_key": "ios-app-key-0001"}, ["ios"], id="key-reused"
-    ),
+    pytest.param({"platform": "android", "api_key": "ios-app-key-0001"}, ["ios"], id="key-reused"),
     pytest.param(
         {"platform": "server", "api_key": "k-4", "braze_instance": "EU-01"},
         ["ios"],
@@ -115,9 +113,7 @@ def test_the_api_and_the_form_refuse_an_output_with_the_same_messages(
     response = api.post(f"connections/{connection.pk}/outputs", values)
 
     assert response.status_code == 422
-    by_api = sorted(
-        (e["field"] or "__all__", e["message"]) for e in response.json()["errors"]
-    )
+    by_api = sorted((e["field"] or "__all__", e["message"]) for e in response.json()["errors"])
     assert by_api == on_page
     assert connection.outputs.count() == len(existing)
 
@@ -250,9 +246,7 @@ def test_nul_in_a_query_or_path_is_refused_not_a_server_error(
 def test_another_roles_token_cannot_write(
     api_as: Any, auditor: User, connection: Connection
 ) -> None:
-    response = api_as(auditor, "read,write").post(
-        f"connections/{connection.pk}/outputs", IOS
-    )
+    response = api_as(auditor, "read,write").post(f"connections/{connection.pk}/outputs", IOS)
 
     assert response.status_code == 403
     assert "connections.add_brazeoutput" in response.json()["errors"][0]["message"]
