@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI, Swagger
 
-from connections.api import checks, configuration, deliveries, errors, health, replays
+from connections.api import checks, configuration, deliveries, errors, health, hooks, replays
 from connections.api.parsing import StrictParser
 from mapping import api as mapping_api
 
@@ -31,6 +31,7 @@ api.add_router("", deliveries.router)
 api.add_router("", replays.router)
 api.add_router("", mapping_api.router)
 api.add_router("", health.router)
+api.add_router("", hooks.router)
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:
