@@ -87,18 +87,19 @@ class RateLimiter:
         Returns ``None`` at once, without sleeping, when the next slot is further away than
         what is left of ``timeout``: the caller reschedules instead of holding a worker.
         """
+        return self.acquire_noting_waits(workspace, timeout=timeout)[0]
+
+    def acquire_noting_waits(self, workspace: str, *, timeout: float) -> tuple[float | None, bool]:
+        """``acquire``, and whether it had to sleep for the slot."""
         started = time.monotonic()
         slept = False
         while True:
             wait = self.backend.try_acquire(workspace, self.rate)
             waited = time.monotonic() - started
             if wait <= 0:
-                if slept:
-                    record_rate_limit_wait(seconds=waited)
-                return waited
+                return waited, slept
             if waited + wait > timeout:
-                record_rate_limit_wait(seconds=None)
-                return None
+                return None, slept
             self._sleep(wait + random.uniform(0, JITTER_SECONDS))
             slept = True
 
@@ -236,8 +237,13 @@ def _limiter(redis_url: str, local_dir: str, rate: str) -> RateLimiter:
 
 
 def acquire(workspace: str, *, timeout: float) -> float | None:
-    """``RateLimiter.acquire`` on the configured limiter: seconds waited, ``None`` on timeout."""
-    return limiter().acquire(workspace, timeout=timeout)
+    """``RateLimiter.acquire`` on the configured limiter: seconds waited, ``None`` on timeout.
+
+    Waits and deferrals are counted here, after the slot is taken, not inside the limiter."""
+    waited, slept = limiter().acquire_noting_waits(workspace, timeout=timeout)
+    if waited is None or slept:
+        record_rate_limit_wait(seconds=waited)
+    return waited
 
 
 def observe(workspace: str, remaining: int | None, reset_at: datetime | None) -> None:
