@@ -26,7 +26,7 @@ from connections.api.schemas import (
     Page,
     SecretOut,
 )
-from connections.forms import ConnectionCreateForm, ConnectionEditForm
+from connections.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
 from connections.models import BrazeOutput, Connection, Platform
 from connections.validation import OutputDraft, SiblingOutput, validate_output
 from mapping.settings import OutputSettings
@@ -140,19 +140,12 @@ def _policy() -> hosts.EndpointPolicy:
 
 
 def _draft(
-    item: OutputIn | OutputPatch, output: BrazeOutput | None, platform: str, api_key: str
+    item: OutputPatch, output: BrazeOutput | None, platform: str, api_key: str
 ) -> OutputDraft:
     """The output as asked: named fields from the request, the rest as stored (or defaults)."""
     base = OutputDraft(platform=platform)
     current: dict[str, Any] = {}
-    for name in (
-        "braze_instance",
-        "custom_rest_endpoint",
-        "custom_sdk_endpoint",
-        "custom_js_endpoint",
-        "external_identity_type",
-        "email_identity_type",
-    ):
+    for name in OUTPUT_CONFIG_FIELDS:
         value = getattr(item, name)
         if value is None:
             value = getattr(output, name) if output is not None else getattr(base, name)

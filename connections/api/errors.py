@@ -12,6 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from connections.field_errors import FieldError
+
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
@@ -75,6 +77,7 @@ def not_found(what: str) -> ApiError:
 def install(api: NinjaAPI) -> None:
     handlers: list[tuple[type[Exception], Any]] = [
         (ApiError, _api_error),
+        (FieldError, _field_error),
         (ValidationError, _validation_error),
         (AuthenticationError, _unauthenticated),
         (HttpError, _http_error),
@@ -97,6 +100,11 @@ def _answer(request: HttpRequest, status: int, items: list[dict[str, Any]]) -> H
 
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return _answer(request, exc.status, exc.items)
+
+
+def _field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
+    item = {"code": "invalid", "message": f"{exc.field}: {exc.message}", "field": exc.field}
+    return _answer(request, 422, [item])
 
 
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

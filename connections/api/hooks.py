@@ -13,13 +13,12 @@ from pydantic import Field
 
 from connections.api.auth import token, user_of
 from connections.api.configuration import ERRORS
-from connections.api.errors import ApiError, not_found
+from connections.api.errors import not_found
 from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict
 from connections.hooks import selectors, services
 from connections.hooks.events import EVENTS
 from connections.hooks.models import HookDelivery, HookSubscription
-from connections.hooks.targets import HookError
 
 router = Router(tags=["REST hooks"])
 VIEW = token("read", "connections.view_hooksubscription")
@@ -114,10 +113,6 @@ def delivery_out(delivery: HookDelivery) -> dict[str, Any]:
     }
 
 
-def _hook_error(error: HookError) -> ApiError:
-    return ApiError(422, "invalid", f"{error.field}: {error.message}", error.field)
-
-
 def subscription_get(request: HttpRequest, hook_id: int) -> HookSubscription:
     """One of the caller's subscriptions; another person's answers 404, as if absent."""
     found = selectors.hook_subscriptions_for(user_of(request)).filter(pk=hook_id).first()
@@ -129,15 +124,12 @@ def subscription_get(request: HttpRequest, hook_id: int) -> HookSubscription:
 @router.post("/hooks", response={201: HookCreated, **ERRORS}, auth=ADD)
 def hooks_create(request: HttpRequest, payload: HookIn) -> Status[Any]:
     """Subscribe: deliveries are signed with the Standard Webhooks scheme and this secret."""
-    try:
-        subscription, secret = services.hook_subscription_create(
-            user=user_of(request),
-            target_url=payload.target_url,
-            events=payload.events,
-            description=payload.description,
-        )
-    except HookError as error:
-        raise _hook_error(error) from None
+    subscription, secret = services.hook_subscription_create(
+        user=user_of(request),
+        target_url=payload.target_url,
+        events=payload.events,
+        description=payload.description,
+    )
     return Status(201, {**hook_out(subscription), "secret": secret})
 
 
@@ -159,15 +151,12 @@ def hooks_read(request: HttpRequest, hook_id: int) -> dict[str, Any]:
 @router.patch("/hooks/{hook_id}", response={200: HookOut, **ERRORS}, auth=CHANGE)
 def hooks_update(request: HttpRequest, hook_id: int, payload: HookPatch) -> dict[str, Any]:
     subscription = subscription_get(request, hook_id)
-    try:
-        services.hook_subscription_update(
-            subscription=subscription,
-            target_url=payload.target_url,
-            events=payload.events,
-            description=payload.description,
-        )
-    except HookError as error:
-        raise _hook_error(error) from None
+    services.hook_subscription_update(
+        subscription=subscription,
+        target_url=payload.target_url,
+        events=payload.events,
+        description=payload.description,
+    )
     if payload.active is True and not subscription.active:
         services.hook_subscription_enable(subscription=subscription)
     elif payload.active is False and subscription.active:

@@ -86,6 +86,19 @@ def run_out(run: ReplayRun) -> dict[str, Any]:
     return {**{n: getattr(run, n) for n in names}, "progress": audit.replay_run_progress(run)}
 
 
+def _dry_run(plan: audit.ReplayPlan, force: bool) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "matched": plan.matched,
+        "users": plan.users,
+        "accepted": plan.accepted,
+        "pending": plan.pending,
+        "to_send": plan.to_send,
+        "refused": plan.paused,
+        "summary": plan.summary(force=force),
+    }
+
+
 def _act(request: HttpRequest, payload: SelectionIn, action: str, force: bool) -> Any:
     if payload.ids is not None:
         selection: dict[str, Any] = {"ids": payload.ids}
@@ -94,33 +107,17 @@ def _act(request: HttpRequest, payload: SelectionIn, action: str, force: bool) -
         if unknown:
             raise ApiError(422, "unknown_field", f"filter: unknown filter {unknown[0]!r}", "filter")
         selection = {"filter": {k: v for k, v in (payload.filter or {}).items() if v}}
-    try:
-        rows = services.selection_rows(selection)
-        if "filter" in selection and not payload.confirm:
-            plan = audit.replay_plan(rows)
-            return Status(
-                200,
-                {
-                    "dry_run": True,
-                    "matched": plan.matched,
-                    "users": plan.users,
-                    "accepted": plan.accepted,
-                    "pending": plan.pending,
-                    "to_send": plan.to_send,
-                    "refused": plan.paused,
-                    "summary": plan.summary(force=force),
-                },
-            )
-        runs = services.replay_runs_create(
-            selection=selection,
-            action=action,
-            user=user_of(request),
-            via="api",
-            force=force,
-            reason=payload.reason,
-        )
-    except audit.SelectionError as error:
-        raise ApiError(422, "invalid", f"{error.field}: {error.message}", error.field) from None
+    rows = services.selection_rows(selection)
+    if "filter" in selection and not payload.confirm:
+        return Status(200, _dry_run(audit.replay_plan(rows), force))
+    runs = services.replay_runs_create(
+        selection=selection,
+        action=action,
+        user=user_of(request),
+        via="api",
+        force=force,
+        reason=payload.reason,
+    )
     return Status(202, {"dry_run": False, "runs": [run_out(run) for run in runs]})
 
 

@@ -27,23 +27,9 @@ OutputSettingsPatch: type[Strict] = create_model(  # type: ignore[call-overload]
 )
 
 
-class OutputIn(Strict):
-    platform: str = Field(description="ios, android, web or server.", max_length=10)
-    api_key: str = Field(
-        "",
-        description="App identifier key (ios/android/web) or REST API key (server). Write-only.",
-        max_length=1000,
-    )
-    braze_instance: str | None = Field(None, max_length=20)
-    custom_rest_endpoint: str | None = Field(None, max_length=300)
-    custom_sdk_endpoint: str | None = Field(None, max_length=300)
-    custom_js_endpoint: str | None = Field(None, max_length=300)
-    external_identity_type: str | None = Field(None, max_length=30)
-    email_identity_type: str | None = Field(None, max_length=30)
-    settings: OutputSettingsPatch | None = None
-
-
 class OutputPatch(Strict):
+    """An output's fields; those left out keep their stored value (or the default)."""
+
     api_key: str = Field("", description="A new key; omit to keep the stored one.", max_length=1000)
     braze_instance: str | None = Field(None, max_length=20)
     custom_rest_endpoint: str | None = Field(None, max_length=300)
@@ -52,6 +38,15 @@ class OutputPatch(Strict):
     external_identity_type: str | None = Field(None, max_length=30)
     email_identity_type: str | None = Field(None, max_length=30)
     settings: OutputSettingsPatch | None = None
+
+
+class OutputIn(OutputPatch):
+    platform: str = Field(description="ios, android, web or server.", max_length=10)
+    api_key: str = Field(
+        "",
+        description="App identifier key (ios/android/web) or REST API key (server). Write-only.",
+        max_length=1000,
+    )
 
 
 class OutputOut(Schema):

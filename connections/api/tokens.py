@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from connections.api.models import ApiToken
+from connections.field_errors import FieldError
 
 PREFIX = "mpb"
 TOKEN = re.compile(r"^mpb_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")
@@ -23,13 +24,8 @@ DURATION = re.compile(r"^(\d+)([hd])$")
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
 
 
-class TokenError(ValueError):
+class TokenError(FieldError):
     """A token request that cannot be honoured, with the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _digest(secret: str) -> str:

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from connections.audit.models import ReplayRun
 from connections.delivery.models import FAILED_STATUSES, Delivery
+from connections.field_errors import FieldError
 from connections.models import Connection, Platform
 
 Status = Delivery.Status
@@ -31,13 +32,8 @@ DEFAULT_STATE = "open"
 SOURCE_PLATFORM = "batch__payload__device_info__platform"
 
 
-class SelectionError(ValueError):
+class SelectionError(FieldError):
     """A filter value that cannot be used, named by its field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _integer(field: str, value: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from connections.field_errors import FieldError
 from connections.hosts import (
     EndpointPolicy,
     HostError,
@@ -22,13 +23,8 @@ MAX_URL_LENGTH = 2000
 LABEL = "The target URL"
 
 
-class HookError(ValueError):
+class HookError(FieldError):
     """A REST hook request that cannot be honoured, with the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def target_url_check(raw: str, policy: EndpointPolicy | None = None) -> str:
