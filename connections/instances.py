@@ -7,7 +7,9 @@ Every other module asks this one for hosts, choices and the URL-to-instance look
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 CUSTOM = "custom"
@@ -68,8 +70,17 @@ DEFAULT_INSTANCE = "US-03"
 #: Form/model choices: every named instance, then Custom.
 CHOICES: list[tuple[str, str]] = [(i.code, i.label) for i in INSTANCES] + [(CUSTOM, "Custom")]
 
-#: A Braze REST host: ``rest.<cluster>.braze.com`` or ``.eu`` (no invented hosts).
-BRAZE_REST_HOST = re.compile(r"^rest\.[a-z0-9-]+\.braze\.(com|eu)$")
+
+class HostKind(StrEnum):
+    """What a Braze host serves: the REST API, or the SDKs (the Web SDK uses the SDK host)."""
+
+    REST = "rest"
+    SDK = "sdk"
+
+
+#: A Braze host: ``rest.<cluster>.braze.com`` or ``sdk.<cluster>.braze.com``, or ``.eu``.
+BRAZE_HOST = re.compile(r"^(rest|sdk)\.[a-z0-9-]+\.braze\.(com|eu)$")
+_BRAZE_DOMAINS = (".braze.com", ".braze.eu")
 
 
 def get(code: str) -> BrazeInstance | None:
@@ -86,5 +97,39 @@ def find_instance(pasted: str) -> BrazeInstance | None:
     return None
 
 
-def is_braze_rest_host(host: str) -> bool:
-    return bool(BRAZE_REST_HOST.match(host.lower()))
+def is_braze_host(host: str, kind: HostKind) -> bool:
+    match = BRAZE_HOST.match(host.lower())
+    return bool(match and match.group(1) == kind)
+
+
+def example_host(kind: HostKind) -> str:
+    """The default instance's host of ``kind``, for messages that show what a host looks like."""
+    default = BY_CODE[DEFAULT_INSTANCE]
+    return default.rest_host if kind is HostKind.REST else default.sdk_host
+
+
+def suggest_host(value: str, kind: HostKind) -> str | None:
+    """The Braze host of ``kind`` that ``value`` was probably meant to be: one typing edit
+    away (``sdk.api.braze.om``), or the same cluster's host when the other kind was typed."""
+    candidates = (c for c in _typo_candidates(value, kind) if is_braze_host(c, kind))
+    close = next((c for c in candidates if _one_edit_apart(value, c)), None)
+    other = HostKind.SDK if kind is HostKind.REST else HostKind.REST
+    if close is None and is_braze_host(value, other):
+        return f"{kind}.{value.partition('.')[2]}"
+    return close
+
+
+def _typo_candidates(value: str, kind: HostKind) -> Iterator[str]:
+    yield from (i.rest_host if kind is HostKind.REST else i.sdk_host for i in INSTANCES)
+    yield f"{kind}.{value.partition('.')[2]}"  # a typo in the first label: "sdkk.", "rset."
+    for domain in _BRAZE_DOMAINS:  # a typo in the domain: "braze.om", "brazecom", "brase.eu"
+        for cut in range(len(domain) - 1, len(domain) + 2):
+            yield value[:-cut] + domain
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Exactly one character inserted, deleted or replaced (Levenshtein distance 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]

@@ -19,6 +19,11 @@ ENDPOINT_FIELDS = {
     "custom_rest_endpoint": "Custom REST endpoint",
     "custom_js_endpoint": "Custom JavaScript endpoint",
 }
+ENDPOINT_KINDS = {
+    "custom_sdk_endpoint": hosts.EndpointKind.SDK,
+    "custom_rest_endpoint": hosts.EndpointKind.REST,
+    "custom_js_endpoint": hosts.EndpointKind.JS,
+}
 
 
 @dataclass(frozen=True)
@@ -156,8 +161,7 @@ def _normalise_endpoint(
             result.add(name, "Custom REST endpoint is required when the instance is Custom.")
         return
     try:
-        normalised = hosts.normalise(raw, label)
-        hosts.check_safety(normalised.host, label, policy, rest=name == "custom_rest_endpoint")
+        normalised = hosts.endpoint_check(raw, ENDPOINT_KINDS[name], policy, label)
     except hosts.HostError as error:
         result.add(name, str(error))
         return

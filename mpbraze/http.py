@@ -20,10 +20,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from connections.hosts import EndpointPolicy, is_loopback, is_public_address, split_port
+from connections.addresses import IPAddress, embedded_ipv4, is_loopback, is_public_address
+from connections.hosts import EndpointPolicy, split_port
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
 
 
@@ -140,19 +139,9 @@ def resolve(host: str, port: int) -> list[str]:
 
 def address_allowed(address: IPAddress, policy: EndpointPolicy) -> bool:
     """Public unicast addresses; loopback too while local endpoints are allowed."""
-    target = _embedded_ipv4(address)
-    if policy.allow_local and target.is_loopback:
+    if policy.allow_local and embedded_ipv4(address).is_loopback:
         return True
-    return is_public_address(target)
-
-
-def _embedded_ipv4(address: IPAddress) -> IPAddress:
-    # IPv4-mapped, 6to4 and NAT64 addresses reach the IPv4 address they carry.
-    if isinstance(address, ipaddress.IPv4Address):
-        return address
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address.ipv4_mapped or address.sixtofour or address
+    return is_public_address(address)
 
 
 _TIMEOUT_PHASES: dict[type[httpx.TimeoutException], str] = {

@@ -162,7 +162,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Braze endpoint safety (SPEC §3): loopback and private hosts only on a developer's machine.
+# Endpoint safety (SPEC §3; README "Endpoint rules"): loopback endpoints (a local fake Braze)
+# only on a developer's machine; `check --deploy` warns when this is on with DEBUG off.
 MPBRAZE_ALLOW_LOCAL_ENDPOINTS = env.bool("MPBRAZE_ALLOW_LOCAL_ENDPOINTS", default=DEBUG)
 MPBRAZE_ALLOWED_ENDPOINT_HOSTS = env.list("MPBRAZE_ALLOWED_ENDPOINT_HOSTS", default=[])
 

@@ -1,4 +1,4 @@
-"""Where a REST hook may point: the address rules of Braze endpoints (``connections.hosts``).
+"""Where a REST hook may point: the address rules of every endpoint (``hosts.endpoint_check``).
 
 Only the URL is checked here (no DNS): the outbound client resolves the name once when it
 sends and refuses a private address where the socket opens.
@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from connections.addresses import is_loopback
 from connections.field_errors import FieldError
-from connections.hosts import (
-    EndpointPolicy,
-    HostError,
-    ip_of,
-    is_loopback,
-    is_public_address,
-    normalise,
-    split_port,
-)
+from connections.hosts import EndpointKind, EndpointPolicy, HostError, endpoint_check, split_port
 
 MAX_URL_LENGTH = 2000
 LABEL = "The target URL"
@@ -44,27 +37,18 @@ def target_url_check(raw: str, policy: EndpointPolicy | None = None) -> str:
         raise _refused("must not contain a user name or password.")
     if parts.fragment:
         raise _refused("must not contain a fragment (#…).")
-    host = _host(parts.netloc)
-    _check_address(host, scheme, policy)
+    host = _host(parts.netloc, policy)
+    local = policy.allow_local and is_loopback(split_port(host)[0])
+    if scheme != "https" and not local:
+        raise _refused("must use https:// (plain http only reaches a local test receiver).")
     return urlunsplit((scheme, host, parts.path, parts.query, ""))
 
 
-def _host(netloc: str) -> str:
+def _host(netloc: str, policy: EndpointPolicy) -> str:
     try:
-        return normalise(netloc, LABEL).host
+        return endpoint_check(netloc, EndpointKind.HOOK, policy, LABEL).host
     except HostError as error:
         raise HookError("target_url", str(error)) from None
-
-
-def _check_address(host: str, scheme: str, policy: EndpointPolicy) -> None:
-    name = split_port(host)[0]
-    local = policy.allow_local and is_loopback(name)
-    address = ip_of(name)
-    private = is_loopback(name) or (address is not None and not is_public_address(address))
-    if private and not (local or policy.explicitly_allows(host)):
-        raise _refused(f"points at a private, loopback or link-local address ({name}).")
-    if scheme != "https" and not local:
-        raise _refused("must use https:// (plain http only reaches a local test receiver).")
 
 
 def _refused(message: str) -> HookError:

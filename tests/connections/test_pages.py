@@ -145,7 +145,7 @@ def test_an_invalid_output_shows_the_error_on_the_field_and_keeps_the_other_valu
     errors = response.context["form"].errors
     assert errors == {
         "custom_sdk_endpoint": [
-            "Custom SDK endpoint contains a space; enter a hostname such as rest.iad-03.braze.com."
+            "Custom SDK endpoint contains a space; enter a hostname such as sdk.iad-03.braze.com."
         ]
     }
     page = response.content.decode()

@@ -40,7 +40,7 @@ def test_it_refuses_a_spaced_sdk_host_and_says_it_contains_a_space() -> None:
     )
     assert result.errors == {
         "custom_sdk_endpoint": [
-            "Custom SDK endpoint contains a space; enter a hostname such as rest.iad-03.braze.com."
+            "Custom SDK endpoint contains a space; enter a hostname such as sdk.iad-03.braze.com."
         ]
     }
 
@@ -178,6 +178,84 @@ def test_it_still_refuses_private_addresses_under_test_settings() -> None:
     assert "private, loopback or link-local" in result.errors["custom_rest_endpoint"][0]
 
 
+def test_it_refuses_a_non_braze_rest_host_while_local_endpoints_are_allowed() -> None:
+    result = validate(policy=DEVELOPMENT, **custom(custom_rest_endpoint="api.example.com"))
+    assert result.errors["custom_rest_endpoint"] == [
+        "Custom REST endpoint api.example.com is not a Braze REST host. Braze REST hosts look "
+        "like rest.iad-03.braze.com (rest.<cluster>.braze.com or .eu); an operator can allow "
+        "another host with MPBRAZE_ALLOWED_ENDPOINT_HOSTS."
+    ]
+
+
+def test_it_refuses_a_port_on_a_braze_host_while_local_endpoints_are_allowed() -> None:
+    result = validate(
+        policy=DEVELOPMENT, **custom(custom_rest_endpoint="rest.iad-01.braze.com:8443")
+    )
+    assert "must not include a port (:8443)" in result.errors["custom_rest_endpoint"][0]
+
+
+@pytest.mark.parametrize("policy", [PRODUCTION, DEVELOPMENT], ids=["production", "development"])
+def test_it_refuses_a_mistyped_sdk_host_and_suggests_the_braze_one(
+    policy: EndpointPolicy,
+) -> None:
+    result = validate(
+        policy=policy,
+        **custom(
+            custom_rest_endpoint="rest.iad-03.braze.com", custom_sdk_endpoint="sdk.api.braze.om"
+        ),
+    )
+    assert result.errors == {
+        "custom_sdk_endpoint": [
+            "Custom SDK endpoint sdk.api.braze.om is not a Braze SDK host; did you mean "
+            "sdk.api.braze.com? Braze SDK hosts look like sdk.iad-03.braze.com "
+            "(sdk.<cluster>.braze.com or .eu); an operator can allow another host with "
+            "MPBRAZE_ALLOWED_ENDPOINT_HOSTS."
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "suggestion"),
+    [
+        ("custom_js_endpoint", "sdk.iad-03.braze.co", "sdk.iad-03.braze.com"),
+        ("custom_js_endpoint", "sdk.fra-01.brazeeu", "sdk.fra-01.braze.eu"),
+        ("custom_sdk_endpoint", "sdkk.iad-03.braze.com", "sdk.iad-03.braze.com"),
+        ("custom_sdk_endpoint", "rest.iad-03.braze.com", "sdk.iad-03.braze.com"),
+        ("custom_rest_endpoint", "rest.iad-01.braze.cm", "rest.iad-01.braze.com"),
+        ("custom_rest_endpoint", "sdk.fra-02.braze.eu", "rest.fra-02.braze.eu"),
+    ],
+)
+def test_it_suggests_the_braze_host_of_the_fields_kind(
+    field: str, value: str, suggestion: str
+) -> None:
+    endpoints = {"custom_rest_endpoint": "rest.iad-03.braze.com", field: value}
+    result = validate(policy=DEVELOPMENT, **custom(**endpoints))
+    assert "is not a Braze " in result.errors[field][0]
+    assert f"; did you mean {suggestion}?" in result.errors[field][0]
+
+
+def test_it_accepts_braze_sdk_hosts_for_the_sdk_and_js_endpoints() -> None:
+    result = validate(
+        **custom(
+            custom_rest_endpoint="rest.fra-01.braze.eu",
+            custom_sdk_endpoint="sdk.fra-01.braze.eu",
+            custom_js_endpoint="SDK.FRA-01.BRAZE.EU",
+        )
+    )
+    assert result.ok, result.errors
+    assert result.draft.custom_js_endpoint == "sdk.fra-01.braze.eu"
+
+
+def test_it_names_the_sdk_host_as_the_web_sdks_in_a_js_endpoint_error() -> None:
+    result = validate(
+        **custom(custom_rest_endpoint="rest.iad-03.braze.com", custom_js_endpoint="js.example.com")
+    )
+    message = result.errors["custom_js_endpoint"][0]
+    assert message.startswith("Custom JavaScript endpoint js.example.com is not a Braze SDK host")
+    assert "the Web SDK uses the SDK host" in message
+    assert "rest." not in message
+
+
 def test_it_accepts_an_operator_allowed_host_in_production() -> None:
     policy = EndpointPolicy(allow_local=False, allowed_hosts=("braze-proxy.example.com",))
     assert validate(policy=policy, **custom(custom_rest_endpoint="braze-proxy.example.com")).ok
@@ -205,7 +283,9 @@ def test_it_trims_the_api_key() -> None:
 def test_it_refuses_a_js_endpoint_outside_the_web_output() -> None:
     result = validate(
         platform="ios",
-        **custom(custom_rest_endpoint="rest.iad-01.braze.com", custom_js_endpoint="js.example.com"),
+        **custom(
+            custom_rest_endpoint="rest.iad-01.braze.com", custom_js_endpoint="sdk.iad-01.braze.com"
+        ),
     )
     assert result.errors == {
         "custom_js_endpoint": ["The JavaScript endpoint applies to the Web output only."]
