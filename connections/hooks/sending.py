@@ -8,9 +8,13 @@ same message send once; a worker that dies mid-send leaves a lease the sweep tak
 from __future__ import annotations
 
 import random
+import socket
+import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from django.db import transaction
@@ -91,12 +95,54 @@ def _post(delivery: HookDelivery, config: HookConfig) -> Answer:
     except (HookError, EncryptionKeyError) as error:
         return Answer(None, 0, getattr(error, "message", str(error)))
     deadline = started + config.timeout_seconds
-    try:
-        with _client(config).stream("POST", url, content=body, headers=headers) as response:
-            text = _read_capped(response, deadline)
-            return Answer(response.status_code, _ms(started), "", text)
-    except httpx.HTTPError as error:
-        return Answer(None, _ms(started), describe_error(error)[1])
+    # A connection per delivery ("close"), so the deadline always knows its socket.
+    headers = {**headers, "connection": "close"}
+    with Deadline(config.timeout_seconds) as cut:
+        try:
+            with _client(config).stream(
+                "POST", url, content=body, headers=headers, extensions={"trace": cut.trace}
+            ) as response:
+                text = _read_capped(response, deadline)
+                return Answer(response.status_code, _ms(started), "", text)
+        except httpx.HTTPError as error:
+            if cut.expired:
+                return Answer(None, _ms(started), cut.message)
+            return Answer(None, _ms(started), describe_error(error)[1])
+
+
+class Deadline:
+    """Cuts a send's connection when it outlives the timeout. httpx times each connect, write
+    and read apart, so a receiver trickling its answer a byte at a time could otherwise hold
+    a worker for as long as it likes; shutting the socket down wakes the blocked read."""
+
+    def __init__(self, seconds: float) -> None:
+        self.message = f"no complete answer within {seconds:g} s"
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: note the socket of every connection this send opens."""
+        if name.endswith("connect_tcp.complete") and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._sockets.append(sock)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_capped(response: httpx.Response, deadline: float) -> str:
