@@ -90,7 +90,10 @@ def get(code: str) -> BrazeInstance | None:
 def find_instance(pasted: str) -> BrazeInstance | None:
     """The instance a pasted dashboard URL, REST endpoint or SDK endpoint belongs to."""
     text = pasted.strip()
-    host = (urlsplit(text if "//" in text else f"//{text}").hostname or "").lower()
+    try:
+        host = (urlsplit(text if "//" in text else f"//{text}").hostname or "").lower()
+    except ValueError:  # "[", "//[", "http://[::1": an unclosed or invalid IPv6 literal
+        return None
     for instance in INSTANCES:
         if host in (instance.rest_host, instance.sdk_host, *instance.dashboard_hosts):
             return instance
