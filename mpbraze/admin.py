@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from connections.roles import AUDITOR, OPS
+from mpbraze.login import ThrottledAuthenticationForm, throttled_response
 
 ADMIN_ROLES = (AUDITOR, OPS)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -33,7 +34,7 @@ def may_use_audit_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.groups.filter(name__in=ADMIN_ROLES).exists()
 
 
-class AuditLoginForm(AdminAuthenticationForm):
+class AuditLoginForm(ThrottledAuthenticationForm, AdminAuthenticationForm):
     """The admin sign-in, accepting the audit roles instead of staff status only."""
 
     error_messages = {
@@ -63,6 +64,9 @@ class AuditAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_audit_admin(request.user)
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return throttled_response(super().login(request, extra_context))
 
     def admin_view(self, view: View, cacheable: bool = False) -> View:
         """A signed-in user without an audit role gets 403, not Django's redirect to the sign-in

@@ -163,6 +163,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Throttling of failed authentications (connections.throttle; counted in Redis, or in the
+# process's memory without REDIS_URL). 0 turns a limit off. Sign-ins (/login/, /admin/login/),
+# per 15 minutes: failures of one username from one address; from one address for any username;
+# of one username from anywhere (addresses the user signed in from before are spared).
+MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES = env.int("MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES", default=10)
+MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES = env.int(
+    "MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES", default=50
+)
+MPBRAZE_LOGIN_USERNAME_FAILURES_PER_15_MINUTES = env.int(
+    "MPBRAZE_LOGIN_USERNAME_FAILURES_PER_15_MINUTES", default=100
+)
+# Inbound API, per minute: wrong secrets for one key from one address; wrong credentials from one
+# address for any key (high: mParticle sends every connection's traffic from shared addresses).
+MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE", default=60
+)
+MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE", default=600
+)
+# Proxies in front of mpbraze that append the client's address to X-Forwarded-For (0: clients
+# connect directly, REMOTE_ADDR is theirs). Behind one proxy, 1: else every client would share
+# the proxy's address and its throttles.
+MPBRAZE_TRUSTED_PROXY_HOPS = env.int("MPBRAZE_TRUSTED_PROXY_HOPS", default=0)
+
 # Endpoint safety (SPEC §3; README "Endpoint rules"): loopback endpoints (a local fake Braze)
 # only on a developer's machine; `check --deploy` warns when this is on with DEBUG off.
 MPBRAZE_ALLOW_LOCAL_ENDPOINTS = env.bool("MPBRAZE_ALLOW_LOCAL_ENDPOINTS", default=DEBUG)

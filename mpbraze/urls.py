@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from connections.metrics import views as metrics
 from connections.probes import views as probes
 from mpbraze.api import api, api_not_found
+from mpbraze.login import SignInView
 
 urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),
@@ -15,7 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mapping.urls")),
     path("", include("connections.inbound.urls")),

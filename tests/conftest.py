@@ -154,3 +154,13 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return table
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles(settings: Any) -> None:
+    """Each test counts failed sign-ins and inbound credentials afresh: Redis outlives a run,
+    and every test's client comes from 127.0.0.1 (connections.throttle keys carry the prefix)."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
+        for name, config in settings.CACHES.items()
+    }

@@ -12,6 +12,7 @@ from typing import Final
 
 from django.http import HttpRequest
 
+from connections.inbound.auth_throttle import auth_throttle
 from connections.inbound.errors import Refusal
 from connections.models import Connection
 from connections.services import inbound_secret_matches
@@ -33,8 +34,10 @@ def authenticate(request: HttpRequest) -> Connection:
             headers=_CHALLENGE,
         )
     key, secret = _credentials(encoded.strip())
+    throttle = auth_throttle(request, key)  # a 429 after too many wrong secrets
     connection = Connection.objects.filter(inbound_key=key).first()
     if connection is None or not inbound_secret_matches(connection, secret):
+        throttle.record_failure()
         raise _forbidden()
     return connection
 

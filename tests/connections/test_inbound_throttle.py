@@ -1,0 +1,93 @@
+"""Inbound API: wrong credentials are throttled per key at one address and per address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from connections import services, throttle
+from connections.delivery.models import InboundBatch
+from connections.models import Connection
+from tests.connections.inbound_helpers import Sender, basic, sdk_batch
+
+pytestmark = pytest.mark.django_db
+ATTACKER = "198.51.100.7"
+MPARTICLE = "203.0.113.9"
+
+
+@pytest.fixture
+def sender(connection: Connection) -> Sender:
+    return Sender(Client(), connection)
+
+
+@pytest.fixture(autouse=True)
+def limits(settings: Any) -> None:
+    settings.MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE = 60
+    settings.MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = 600
+
+
+def post(sender: Sender, secret: str, address: str, key: str = "") -> Any:
+    header = basic(key or sender.key, secret)
+    return sender.post("/v2/events", sdk_batch(), HTTP_AUTHORIZATION=header, REMOTE_ADDR=address)
+
+
+def test_two_hundred_wrong_secrets_end_in_429_with_retry_after(sender: Sender) -> None:
+    statuses = [post(sender, f"guess-{n}", ATTACKER).status_code for n in range(200)]
+
+    assert statuses[:60] == [403] * 60
+    assert set(statuses[60:]) == {429}
+    refused = post(sender, sender.secret, ATTACKER)  # not even the right one is checked now
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    [error] = refused.json()["errors"]
+    assert error["code"] == "TOO_MANY_REQUESTS"
+    assert error["message"].startswith(
+        "Too many requests with a wrong inbound key or secret from this address"
+    )
+    assert not InboundBatch.objects.exists()
+
+
+def test_the_right_secret_from_another_address_is_still_accepted(sender: Sender) -> None:
+    for n in range(200):
+        post(sender, f"guess-{n}", ATTACKER)
+
+    assert post(sender, sender.secret, MPARTICLE).status_code == 202
+    assert InboundBatch.objects.count() == 1
+
+
+def test_a_wrong_secret_of_one_key_does_not_block_another_key_at_the_same_address(
+    sender: Sender,
+) -> None:
+    misconfigured = Sender(Client(), services.connection_create(name="Old setup")[0])
+    for n in range(61):
+        post(misconfigured, f"stale-secret-{n}", MPARTICLE)
+
+    assert post(misconfigured, "stale-secret", MPARTICLE).status_code == 429
+    assert post(sender, sender.secret, MPARTICLE).status_code == 202
+
+
+def test_unknown_keys_from_one_address_are_stopped_at_the_address_limit(
+    sender: Sender, settings: Any
+) -> None:
+    settings.MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = 20
+    statuses = [post(sender, "x", ATTACKER, key=f"mpb_{n:04x}").status_code for n in range(21)]
+
+    assert statuses == [403] * 20 + [429]
+    assert post(sender, sender.secret, MPARTICLE).status_code == 202
+
+
+def test_the_inbound_throttle_ends_with_its_minute(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = 1_800_000_000.0  # a minute boundary
+    monkeypatch.setattr(throttle, "clock", lambda: now)
+    for n in range(60):
+        post(sender, f"guess-{n}", ATTACKER)
+    refused = post(sender, sender.secret, ATTACKER)
+    assert (refused.status_code, refused["Retry-After"]) == (429, "60")
+
+    monkeypatch.setattr(throttle, "clock", lambda: now + 60)
+
+    assert post(sender, sender.secret, ATTACKER).status_code == 202
