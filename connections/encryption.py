@@ -51,6 +51,15 @@ def decrypt(token: str) -> str:
         ) from error
 
 
+def decrypt_recent(token: str, *, max_age_seconds: int) -> str | None:
+    """The plaintext of a token ``encrypt`` made at most ``max_age_seconds`` ago; ``None`` when
+    it is older, altered, not a token, or made with a key no longer configured."""
+    try:
+        return _configured().decrypt(token.encode(), ttl=max_age_seconds).decode()
+    except (InvalidToken, UnicodeError):
+        return None
+
+
 def rotate(token: str) -> str:
     """Re-encrypt ``token`` under the newest key."""
     try:

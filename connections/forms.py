@@ -6,22 +6,14 @@ from typing import Any
 
 from django import forms
 
-from connections import hosts, instances
+from connections import encryption, hosts, instances
 from connections.models import BrazeOutput, Platform
+from connections.output_fields import ENDPOINTS, PlatformField, fields_for
+from connections.settings_form import OutputSettingsFields
+from connections.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
 from connections.validation import NON_FIELD, OutputDraft, SiblingOutput, validate_output
-from mapping.settings import (
-    EMAIL_IDENTITY_CHOICES,
-    EXTERNAL_IDENTITY_CHOICES,
-    AnonymousUsers,
-    BatchSizeMode,
-    CommerceMode,
-    OutputSettings,
-    ProductIdSource,
-    TypeDetection,
-    UserTagsValue,
-)
+from mapping.settings import EMAIL_IDENTITY_CHOICES, EXTERNAL_IDENTITY_CHOICES, OutputSettings
 
-LIST_FIELDS = ("event_allowlist", "event_denylist", "attribute_allowlist", "attribute_denylist")
 #: Output fields edited as they are stored (the key and the platform are handled apart).
 OUTPUT_CONFIG_FIELDS = (
     "braze_instance",
@@ -42,109 +34,9 @@ class ConnectionEditForm(forms.Form):
     enabled = forms.BooleanField(required=False, help_text="Disabled connections forward nothing.")
 
 
-class SecretRotationForm(forms.Form):
-    overlap_hours = forms.TypedChoiceField(
-        label="Keep the current secret working for",
-        choices=[(0, "No time: it stops now"), (1, "1 hour"), (24, "24 hours"), (168, "7 days")],
-        coerce=int,
-        initial=24,
-        widget=forms.RadioSelect,
-        help_text="Time to give every sender the new secret; both work until then.",
-    )
-
-
-def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
-    return list(labels.items())
-
-
-def _name_list(help_text: str) -> forms.CharField:
-    """A list of names, one per line (read back as a tuple by ``output_settings``)."""
-    textarea = forms.Textarea(attrs={"rows": 2})
-    return forms.CharField(required=False, widget=textarea, help_text=help_text)
-
-
-class OutputSettingsFields(forms.Form):
-    """The per-output forwarding settings, read back as a typed ``OutputSettings``."""
-
-    forward_screen_views = forms.BooleanField(required=False)
-    forward_session_events = forms.BooleanField(
-        required=False, help_text="Send “Session Start” / “Session End” custom events."
-    )
-    type_detection = forms.ChoiceField(
-        choices=_choices(
-            {
-                TypeDetection.NONE: "None",
-                TypeDetection.USER_ATTRIBUTES: "User attributes",
-                TypeDetection.EVENT_ATTRIBUTES: "Event attributes",
-                TypeDetection.BOTH: "User and event attributes",
-            }
-        ),
-        label="Custom attribute type detection",
-    )
-    commerce_mode = forms.ChoiceField(
-        choices=_choices(
-            {
-                CommerceMode.PURCHASE_PER_PRODUCT: "One purchase per product",
-                CommerceMode.BUNDLED: "Bundle commerce event data",
-                CommerceMode.RECOMMENDED_EVENTS: "Braze recommended eCommerce events",
-            }
-        )
-    )
-    product_id_source = forms.ChoiceField(
-        choices=_choices({ProductIdSource.SKU: "SKU", ProductIdSource.NAME: "Product name"}),
-        label="Product ID source",
-    )
-    send_user_attribute_lists_as_arrays = forms.BooleanField(required=False)
-    include_enriched_user_attributes = forms.BooleanField(
-        required=False, help_text="Braze recommends off: every attribute sent is a data point."
-    )
-    user_tags_value = forms.ChoiceField(
-        choices=_choices({UserTagsValue.TRUE: "true", UserTagsValue.NULL: "null"})
-    )
-    anonymous_users = forms.ChoiceField(
-        choices=_choices(
-            {
-                AnonymousUsers.DROP: "Drop users without the external identity",
-                AnonymousUsers.USER_ALIAS: "Send with a user_alias (label mparticle_id)",
-            }
-        )
-    )
-    event_allowlist = _name_list("Only these event names are sent (one per line; empty sends all).")
-    event_denylist = _name_list("These event names are never sent (one per line).")
-    attribute_allowlist = _name_list(
-        "Only these user attributes are sent (one per line; empty sends all)."
-    )
-    attribute_denylist = _name_list("These user attributes are never sent (one per line).")
-    batch_size_mode = forms.ChoiceField(
-        choices=_choices(
-            {
-                BatchSizeMode.COMBINED_75: "75 objects combined",
-                BatchSizeMode.COMBINED_50: "50 objects combined (MAU plans)",
-                BatchSizeMode.PER_ARRAY_75: "75 per array (legacy)",
-            }
-        )
-    )
-    max_attribute_array_length = forms.IntegerField(min_value=1, max_value=500, initial=500)
-
-    @staticmethod
-    def initial_from(settings: OutputSettings) -> dict[str, Any]:
-        values = settings.model_dump(mode="json")
-        for name in LIST_FIELDS:
-            values[name] = "\n".join(values[name])
-        return values
-
-    def forwarding_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in OutputSettings.model_fields]
-
-    def output_settings(self) -> OutputSettings:
-        values = {name: self.cleaned_data[name] for name in OutputSettings.model_fields}
-        for name in LIST_FIELDS:
-            values[name] = tuple(v.strip() for v in values[name].splitlines() if v.strip())
-        return OutputSettings.model_validate(values)
-
-
 class BrazeOutputForm(OutputSettingsFields):
     platform = forms.ChoiceField(choices=Platform.choices)
+    kept_api_key = forms.CharField(required=False, widget=forms.HiddenInput)
     api_key = forms.CharField(
         label="API key",
         required=False,
@@ -159,7 +51,10 @@ class BrazeOutputForm(OutputSettingsFields):
     )
     braze_instance = forms.ChoiceField(choices=instances.CHOICES, label="Braze instance")
     custom_rest_endpoint = forms.CharField(
-        required=False, label="Custom REST endpoint", help_text="Required with Custom."
+        required=False,
+        label="Custom REST endpoint",
+        help_text="Required with Custom.",
+        widget=forms.TextInput(attrs={"required": True}),  # marked; the rule is in validation
     )
     custom_sdk_endpoint = forms.CharField(
         required=False,
@@ -180,12 +75,20 @@ class BrazeOutputForm(OutputSettingsFields):
     field_order = ["platform", "api_key", "instance_finder", *OUTPUT_CONFIG_FIELDS]
 
     @classmethod
-    def initial_for(cls, output: BrazeOutput | None, platform: str) -> dict[str, Any]:
-        """Initial values: a stored output's configuration, or defaults for a new one."""
+    def initial_for(
+        cls, output: BrazeOutput | None, platform: str, *, sibling: BrazeOutput | None = None
+    ) -> dict[str, Any]:
+        """Initial values: a stored output's configuration, or defaults for a new one, on the
+        Braze instance of ``sibling`` (an output of the same connection) when there is one."""
         initial = cls.initial_from(output.forwarding if output else OutputSettings())
         initial["platform"] = output.platform if output else platform
         if output is not None:
             initial |= {name: getattr(output, name) for name in OUTPUT_CONFIG_FIELDS}
+        elif sibling is not None:
+            initial["braze_instance"] = sibling.braze_instance
+            initial["custom_rest_endpoint"] = sibling.custom_rest_endpoint
+        else:
+            initial["braze_instance"] = instances.DEFAULT_INSTANCE
         return initial
 
     def __init__(
@@ -193,23 +96,83 @@ class BrazeOutputForm(OutputSettingsFields):
         *args: Any,
         siblings: list[SiblingOutput],
         output: BrazeOutput | None = None,
+        key_scope: KeyScope | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.siblings = siblings
         self.output = output
+        self.key_scope = key_scope
         self.notices: list[str] = []
+        self.typed_key = ""
+        self.kept_key_token = ""
         if output is not None:
             self.fields["platform"].disabled = True
             self.fields[
                 "api_key"
             ].help_text = f"Stored as {output.api_key_masked}. Leave blank to keep it."
+        else:
+            self.fields["api_key"].widget.attrs["required"] = True  # marked; checked in rules
+
+    @property
+    def page_platform(self) -> str:
+        """The platform the page is for: the stored one, else the posted or initial choice."""
+        if self.output is not None:
+            return self.output.platform
+        chosen = self.data.get("platform") if self.is_bound else self.initial.get("platform")
+        return str(chosen or "")
+
+    def forwarding_fields(self) -> list[PlatformField]:
+        names = tuple(OutputSettings.model_fields)
+        return [PlatformField.of(self[name], self.page_platform) for name in names]
+
+    def endpoint_fields(self) -> list[PlatformField]:
+        return [PlatformField.of(self[name], self.page_platform) for name in ENDPOINTS]
+
+    def output_settings(self) -> OutputSettings:
+        """The settings the platform's page shows, as posted; the others as stored (or the
+        defaults): an app output's page does not show the server-to-server settings."""
+        base = self.output.forwarding if self.output is not None else OutputSettings()
+        return self.posted_settings(fields_for(self.cleaned_data["platform"]).settings, base)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        self._take_kept_key(cleaned)
         self._apply_instance_finder(cleaned)
+        if not self.errors:
+            self._validate(cleaned)
         if self.errors:
-            return cleaned
+            self._keep_typed_key()
+        return cleaned
+
+    def _take_kept_key(self, cleaned: dict[str, Any]) -> None:
+        """A blank key with a token from the previous post: the key typed then."""
+        token = cleaned.get("kept_api_key", "")
+        if cleaned.get("api_key", "").strip() or not token or self.key_scope is None:
+            self.typed_key = cleaned.get("api_key", "")
+            return
+        kept = typed_key_open(token, scope=self.key_scope)
+        if kept is None:
+            self.add_error(
+                "api_key",
+                f"The key typed before is kept {KEPT_FOR_SECONDS // 60} minutes only: "
+                "type it again.",
+            )
+            return
+        cleaned["api_key"] = self.typed_key = kept
+
+    def _keep_typed_key(self) -> None:
+        """Seal the typed key for the next post; the page says so without showing it."""
+        if not self.typed_key.strip() or self.key_scope is None or "api_key" in self.errors:
+            return
+        self.kept_key_token = typed_key_seal(self.typed_key, scope=self.key_scope)
+        self.fields["api_key"].widget.attrs.pop("required", None)
+        self["api_key"].help_text = (  # the bound field, made (with its text) before cleaning
+            f"Your key was kept ({_masked(self.typed_key)}); "
+            "leave blank to use it or type a new one."
+        )
+
+    def _validate(self, cleaned: dict[str, Any]) -> None:
         result = validate_output(
             self._draft(cleaned),
             self.siblings,
@@ -220,7 +183,6 @@ class BrazeOutputForm(OutputSettingsFields):
             for message in messages:
                 self.add_error(None if name == NON_FIELD else name, message)
         self.draft, self.notices = result.draft, result.notices
-        return cleaned
 
     def _apply_instance_finder(self, cleaned: dict[str, Any]) -> None:
         pasted = cleaned.get("instance_finder", "").strip()
@@ -236,6 +198,8 @@ class BrazeOutputForm(OutputSettingsFields):
             cleaned["braze_instance"] = found.code
 
     def _draft(self, cleaned: dict[str, Any]) -> OutputDraft:
+        """The output as posted; an endpoint field hidden for the platform is left out."""
+        shown = fields_for(cleaned["platform"]).endpoints
         return OutputDraft(
             platform=cleaned["platform"],
             api_key=cleaned.get("api_key", ""),
@@ -243,7 +207,10 @@ class BrazeOutputForm(OutputSettingsFields):
             external_identity_type=cleaned["external_identity_type"],
             email_identity_type=cleaned["email_identity_type"],
             braze_instance=cleaned["braze_instance"],
-            custom_sdk_endpoint=cleaned.get("custom_sdk_endpoint", ""),
-            custom_rest_endpoint=cleaned.get("custom_rest_endpoint", ""),
-            custom_js_endpoint=cleaned.get("custom_js_endpoint", ""),
+            **{name: cleaned.get(name, "") if name in shown else "" for name in ENDPOINTS},
         )
+
+
+def _masked(key: str) -> str:
+    """``••••`` and the last four characters, or only ``••••`` for a key too short to hide."""
+    return encryption.mask(key.strip()[-4:]) if len(key.strip()) > 8 else encryption.MASK

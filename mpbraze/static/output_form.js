@@ -1,9 +1,11 @@
-// Instance finder: a pasted dashboard URL or endpoint selects the matching Braze instance.
+// The output form: a pasted dashboard URL or endpoint selects the matching Braze instance;
+// the custom endpoints show with Custom; fields show only for the platforms they act for.
 (function () {
   "use strict";
   var catalog = JSON.parse(document.getElementById("instance-catalog").textContent);
   var finder = document.getElementById("id_instance_finder");
   var instance = document.getElementById("id_braze_instance");
+  var platform = document.getElementById("id_platform");
   var result = document.getElementById("finder-result");
   var custom = document.getElementById("custom-endpoints");
 
@@ -24,6 +26,14 @@
     custom.hidden = instance.value !== "custom";
   }
 
+  // Rendered for the page's platform by the server; followed here when the choice changes.
+  function showForPlatform() {
+    var parts = document.querySelectorAll("#output-form [data-platforms]");
+    Array.prototype.forEach.call(parts, function (part) {
+      part.hidden = part.getAttribute("data-platforms").split(" ").indexOf(platform.value) === -1;
+    });
+  }
+
   finder.addEventListener("input", function () {
     if (!finder.value.trim()) { result.textContent = ""; return; }
     var code = find(finder.value);
@@ -36,6 +46,7 @@
     showCustom();
   });
   instance.addEventListener("change", showCustom);
+  platform.addEventListener("change", showForPlatform);
   var hasCustomValues = Array.prototype.some.call(
     custom.querySelectorAll("input"), function (i) { return i.value; });
   if (!hasCustomValues) { showCustom(); }
