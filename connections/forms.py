@@ -34,6 +34,17 @@ class ConnectionEditForm(forms.Form):
     enabled = forms.BooleanField(required=False, help_text="Disabled connections forward nothing.")
 
 
+class SecretRotationForm(forms.Form):
+    overlap_hours = forms.TypedChoiceField(
+        label="Keep the current secret working for",
+        choices=[(0, "No time: it stops now"), (1, "1 hour"), (24, "24 hours"), (168, "7 days")],
+        coerce=int,
+        initial=24,
+        widget=forms.RadioSelect,
+        help_text="Time to give every sender the new secret; both work until then.",
+    )
+
+
 class BrazeOutputForm(OutputSettingsFields):
     platform = forms.ChoiceField(choices=Platform.choices)
     kept_api_key = forms.CharField(required=False, widget=forms.HiddenInput)

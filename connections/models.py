@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -37,10 +39,20 @@ class Connection(models.Model):
     )
     inbound_key = models.CharField(max_length=40, unique=True, editable=False)
     inbound_secret_hash = models.CharField(max_length=100, editable=False)
+    # After a rotation with an overlap the secret it replaced keeps working until the expiry,
+    # so senders can be switched over without dropping traffic.
+    previous_secret_hash = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["inbound_secret_hash"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "inbound_secret_hash",
+            "previous_secret_hash",
+            "previous_secret_expires_at",
+        ]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -54,6 +66,14 @@ class Connection(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("connection_detail", args=[self.pk])
+
+    @property
+    def previous_secret_valid_until(self) -> datetime | None:
+        """When the secret replaced by the last rotation stops working; None once it has."""
+        expires = self.previous_secret_expires_at
+        if not self.previous_secret_hash or expires is None or expires <= timezone.now():
+            return None
+        return expires
 
     @property
     def status(self) -> Connection.Status:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import asdict
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,7 +31,15 @@ def hash_inbound_secret(secret: str) -> str:
 
 
 def inbound_secret_matches(connection: Connection, secret: str) -> bool:
-    return hmac.compare_digest(connection.inbound_secret_hash, hash_inbound_secret(secret))
+    """The current secret, or the one replaced by the last rotation until its overlap ends.
+
+    Both hashes are always compared, in constant time, so the timing tells nothing about which
+    one (if any) matched.
+    """
+    offered = hash_inbound_secret(secret)
+    current = hmac.compare_digest(connection.inbound_secret_hash, offered)
+    previous = hmac.compare_digest(connection.previous_secret_hash, offered)
+    return current or (previous and connection.previous_secret_valid_until is not None)
 
 
 def _unique_slug(name: str) -> str:
@@ -55,10 +64,31 @@ def connection_create(*, name: str) -> tuple[Connection, str]:
     return connection, secret
 
 
-def connection_rotate_inbound_secret(*, connection: Connection) -> str:
+_SECRET_FIELDS = ("inbound_secret_hash", "previous_secret_hash", "previous_secret_expires_at")
+
+
+@transaction.atomic
+def connection_rotate_inbound_secret(
+    *, connection: Connection, overlap: timedelta = timedelta(0)
+) -> str:
+    """A new inbound secret (returned once, stored hashed).
+
+    With an ``overlap`` the secret it replaces keeps working for that long, so senders can be
+    switched over without losing traffic; any older secret still in its overlap stops now.
+    Without one, the replaced secret stops at once.
+    """
     secret = secrets.token_urlsafe(32)
+    # Locked and read afresh: two rotations at once must not keep a secret neither replaced.
+    current = Connection.objects.select_for_update().values_list("inbound_secret_hash", flat=True)
+    connection.inbound_secret_hash = current.get(pk=connection.pk)
+    if overlap > timedelta(0):
+        connection.previous_secret_hash = connection.inbound_secret_hash
+        connection.previous_secret_expires_at = timezone.now() + overlap
+    else:
+        connection.previous_secret_hash = ""
+        connection.previous_secret_expires_at = None
     connection.inbound_secret_hash = hash_inbound_secret(secret)
-    connection.save(update_fields=["inbound_secret_hash", "updated_at"])
+    connection.save(update_fields=[*_SECRET_FIELDS, "updated_at"])
     return secret
 
 

@@ -9,16 +9,20 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_http_methods
 
 from connections import instances, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
-from connections.forms import BrazeOutputForm, ConnectionCreateForm, ConnectionEditForm
+from connections.forms import (
+    BrazeOutputForm,
+    ConnectionCreateForm,
+    ConnectionEditForm,
+    SecretRotationForm,
+)
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from connections.typed_keys import KeyScope
-
-_SHOWN_ONCE = "inbound_secret_{}"
 
 
 def allowed(permission: str):  # type: ignore[no-untyped-def]
@@ -48,10 +52,19 @@ def connection_create(request: HttpRequest) -> HttpResponse:
     form = ConnectionCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         connection, secret = services.connection_create(name=form.cleaned_data["name"])
-        request.session[_SHOWN_ONCE.format(connection.pk)] = secret
-        messages.success(request, f"Connection “{connection.name}” created.")
-        return redirect("connection_detail", pk=connection.pk)
+        return _secret_shown_once(request, connection, secret, created=True)
     return render(request, "connections/connection_form.html", {"form": form})
+
+
+def _secret_shown_once(
+    request: HttpRequest, connection: Connection, secret: str, *, created: bool
+) -> HttpResponse:
+    """The new inbound secret in the answer to the POST that made it: never stored anywhere
+    (no session row), never cached, and gone once the marketer leaves the page."""
+    context = {"connection": connection, "secret": secret, "created": created}
+    response = render(request, "connections/secret_shown.html", context)
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 @allowed("connections.view_connection")
@@ -62,7 +75,6 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "connection": connection,
         "outputs": selectors.connection_outputs_by_platform(connection),
         "platform_labels": dict(Platform.choices),
-        "new_secret": request.session.pop(_SHOWN_ONCE.format(pk), None),
         "mapping_issues": selectors.connection_top_mapping_issues(connection),
         "failure_groups": selectors.connection_failure_groups(connection),
         "batches": selectors.connection_batch_summary(connection),
@@ -88,13 +100,17 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @allowed("connections.change_connection")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connection_rotate_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks first (GET); the POST rotates, keeping the current secret for the chosen overlap."""
     connection = get_object_or_404(Connection, pk=pk)
-    secret = services.connection_rotate_inbound_secret(connection=connection)
-    request.session[_SHOWN_ONCE.format(pk)] = secret
-    messages.warning(request, "Inbound secret rotated: the old one stops working now.")
-    return redirect("connection_detail", pk=pk)
+    form = SecretRotationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        overlap = timedelta(hours=form.cleaned_data["overlap_hours"])
+        secret = services.connection_rotate_inbound_secret(connection=connection, overlap=overlap)
+        return _secret_shown_once(request, connection, secret, created=False)
+    context = {"connection": connection, "form": form, "cancel_url": connection.get_absolute_url()}
+    return render(request, "connections/confirm_rotate_secret.html", context)
 
 
 @allowed("connections.change_connection")

@@ -218,7 +218,7 @@ def test_rotating_the_inbound_secret_shows_the_new_one_once(
 ) -> None:
     before = connection.inbound_secret_hash
     url = reverse("connection_rotate_secret", args=[connection.pk])
-    page = signed_in(marketer).post(url, follow=True).content.decode()
+    page = signed_in(marketer).post(url, {"overlap_hours": "24"}).content.decode()
     connection.refresh_from_db()
     assert connection.inbound_secret_hash != before
     assert 'id="new-secret"' in page

@@ -29,6 +29,7 @@ def test_a_marketer_fixes_a_spaced_sdk_host_and_sees_the_masked_key(
     page.fill("#id_name", "Shop app")
     page.click("text=Create connection")
     assert page.locator("#new-secret").is_visible()
+    page.click("#continue")
 
     page.click("#output-ios >> text=Add iOS output")
     page.fill("#id_api_key", "ios-app-key-7c3d")

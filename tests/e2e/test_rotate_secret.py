@@ -1,0 +1,74 @@
+"""A marketer rotates a connection's inbound secret in a real browser: it asks first, and the
+previous secret keeps working for the chosen time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from connections import services
+from connections.models import Connection
+from tests.e2e.test_configure_output import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
+
+
+def shoot(page: Any, name: str) -> None:
+    """The page at desktop and phone width, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_cancelling_a_rotation_changes_nothing(
+    page: Any, live_server: Any, marketer: User, connection: Connection
+) -> None:
+    before = connection.inbound_secret_hash
+    sign_in(page, live_server.url, "marketer")
+    page.goto(f"{live_server.url}{connection.get_absolute_url()}")
+    page.click("#rotate-secret")
+    assert "Rotate the inbound secret of Shop app?" in page.inner_text("h1")
+    assert page.is_checked("input[name=overlap_hours][value='24']")
+    shoot(page, "rotate-secret-confirm")
+
+    page.click("#cancel-rotate")
+    page.wait_for_url(f"{live_server.url}{connection.get_absolute_url()}")
+    connection.refresh_from_db()
+    assert connection.inbound_secret_hash == before
+    assert page.locator("#previous-secret").count() == 0
+
+
+def test_confirming_with_an_overlap_shows_the_new_secret_once_and_the_previous_ones_expiry(
+    page: Any, live_server: Any, marketer: User
+) -> None:
+    connection, old = services.connection_create(name="Shop app")
+    sign_in(page, live_server.url, "marketer")
+    page.goto(f"{live_server.url}{connection.get_absolute_url()}")
+    page.click("#rotate-secret")
+    page.check("input[name=overlap_hours][value='168']")
+    page.click("#confirm-rotate")
+
+    new = page.inner_text("#new-secret")
+    connection.refresh_from_db()
+    assert services.inbound_secret_matches(connection, new)
+    assert services.inbound_secret_matches(connection, old)
+    expires = connection.previous_secret_expires_at
+    assert expires is not None
+    until = f"The previous secret works until {expires:%Y-%m-%d %H:%M} UTC"
+    assert until in page.inner_text("#previous-secret")
+    assert page.inner_text("#inbound-key") == connection.inbound_key
+    shoot(page, "rotate-secret-shown")
+
+    page.click("#continue")
+    page.wait_for_url(f"{live_server.url}{connection.get_absolute_url()}")
+    assert until in page.inner_text("#previous-secret")
+    assert new not in page.content()
+    page.reload()
+    assert new not in page.content()
+    shoot(page, "connection-after-rotation")
