@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
-from connections import instances, selectors, services
+from connections import glance, instances, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
 from connections.forms import (
@@ -42,7 +42,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     counts = selectors.delivery_counts(ids, since=since)
     checks = check_selectors.latest_check_by_connection(ids)
     health = connections_health(connections)
-    rows = [(c, counts[c.pk], checks.get(c.pk), health[c.pk]) for c in connections]
+    sparklines = glance.connections_sparklines(ids)
+    rows = [
+        (c, counts[c.pk], checks.get(c.pk), health[c.pk], sparklines[c.pk]) for c in connections
+    ]
     return render(request, "connections/dashboard.html", {"rows": rows, "since": since})
 
 

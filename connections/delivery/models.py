@@ -160,6 +160,13 @@ class Delivery(models.Model):
                 fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent_prunable"
             ),
             models.Index(fields=["connection", "status"], name="delivery_connection_status"),
+            # Delivery at a glance (connections/glance): a connection's sends by hour and its
+            # last send, one range of a small index (only the final version of a row enters).
+            models.Index(
+                fields=["connection", "sent_at"],
+                condition=Q(status="sent"),
+                name="delivery_connection_sent",
+            ),
             # The claim: one output's queued rows in (batch, sequence) order.
             models.Index(
                 fields=["output", "batch", "sequence"],
