@@ -8,7 +8,7 @@ from typing import Any, cast
 from django import forms
 
 from connections.models import BrazeOutput, Connection
-from mapping.examples import EXAMPLES, example_batch
+from mapping.examples import EXAMPLES, example_text
 
 MAX_PREVIEW_BYTES = 256 * 1024
 
@@ -23,6 +23,7 @@ class PreviewForm(forms.Form):
         required=False,
         choices=[("", "— paste a batch below —"), *EXAMPLES.items()],
         label="Bundled example",
+        help_text="Fills the batch box with the example: edit it there before previewing.",
     )
     batch = forms.CharField(
         required=False,
@@ -32,6 +33,7 @@ class PreviewForm(forms.Form):
 
     def __init__(self, *args: Any, connection: Connection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.connection = connection
         output_field = cast(forms.ModelChoiceField, self.fields["output"])
         output_field.queryset = connection.outputs.order_by("platform")
         server = connection.outputs.filter(platform="server").first()
@@ -39,14 +41,26 @@ class PreviewForm(forms.Form):
             self.fields["output"].initial = server.pk
 
     def clean(self) -> dict[str, Any]:
+        # The box is what the marketer sees, so it wins; an example only fills an empty one.
         cleaned = super().clean() or {}
-        if cleaned.get("example"):
-            cleaned["payload"] = example_batch(cleaned["example"])
-        elif not cleaned.get("batch", "").strip():
+        if not cleaned.get("batch", "").strip() and cleaned.get("example"):
+            cleaned["batch"] = example_text(cleaned["example"])
+        if not cleaned.get("batch", "").strip():
             self.add_error("batch", "Paste an mParticle batch or pick a bundled example.")
         else:
             self._parse(cleaned)
         return cleaned
+
+    def with_batch_in_the_box(self) -> PreviewForm:
+        """This form again with the batch it previewed in the box (a chosen example's JSON,
+        to edit) and no example chosen, so the next preview maps what the box shows."""
+        initial = {"output": self.cleaned_data["output"].pk, "batch": self.cleaned_data["batch"]}
+        return PreviewForm(initial=initial, connection=self.connection)
+
+    @property
+    def example_texts(self) -> dict[str, str]:
+        """Each bundled example's JSON, for the page's script to put in the box when chosen."""
+        return {name: example_text(name) for name in EXAMPLES}
 
     def _parse(self, cleaned: dict[str, Any]) -> None:
         text = cleaned["batch"]

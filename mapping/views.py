@@ -27,4 +27,5 @@ def mapping_preview(request: HttpRequest, pk: int) -> HttpResponse:
         preview = preview_batch(form.cleaned_data["payload"], output_mapping_context(output))
         context["preview"] = preview
         context["request_bodies"] = [json.dumps(body, indent=2) for body in preview.requests]
+        context["form"] = form.with_batch_in_the_box()
     return render(request, "mapping/preview.html", context)

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from connections.models import Connection, Delivery, InboundBatch
+from mapping.examples import EXAMPLES, example_text
 from mapping.models import MappingIssue
 from tests.conftest import add_output
 
@@ -102,3 +103,41 @@ def test_a_batch_the_api_would_refuse_shows_the_path(
 
 def test_an_auditor_cannot_preview(auditor: User, connection: Connection) -> None:
     assert preview(auditor, connection).status_code == 403
+
+
+def test_a_chosen_example_is_put_in_the_box_to_be_edited(
+    marketer: User, connection: Connection
+) -> None:
+    output = add_output(connection, "android", "and-key-0001")
+    response = preview(marketer, connection, output=str(output.pk), example="purchase")
+    form = response.context["form"]
+    page = response.content.decode()
+
+    assert form["batch"].value().strip() == example_text("purchase").strip()
+    assert "&quot;currency_code&quot;: &quot;EUR&quot;" in page.split('id="id_batch"')[1]
+    assert form["example"].value() in (None, "")  # the next preview maps what the box shows
+    assert form["output"].value() == output.pk
+
+
+def test_the_box_wins_over_a_chosen_example_once_it_was_edited(
+    marketer: User, connection: Connection
+) -> None:
+    output = add_output(connection, "android", "and-key-0001")
+    edited = example_text("purchase").replace('"EUR"', '"CHF"')
+    response = preview(
+        marketer, connection, output=str(output.pk), example="purchase", batch=edited
+    )
+    body = json.dumps(response.context["preview"].requests)
+    assert '"currency": "CHF"' in body
+    assert '"EUR"' not in body
+
+
+def test_the_page_carries_each_examples_json_for_the_choice_to_fill_the_box(
+    marketer: User, connection: Connection
+) -> None:
+    client = Client()
+    client.force_login(marketer)
+    page = client.get(reverse("mapping_preview", args=[connection.pk])).content.decode()
+    carried = page.split('<script id="preview-examples" type="application/json">')[1]
+    examples = json.loads(carried.split("</script>")[0])
+    assert examples == {name: example_text(name) for name in EXAMPLES}
