@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
-from connections import glance, instances, selectors, services
+from connections import glance, instances, onboarding, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
 from connections.forms import (
@@ -84,8 +84,18 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "counts": selectors.delivery_counts([connection.pk], since=since)[connection.pk],
         "since": since,
         "health": connections_health([connection])[connection.pk],
+        **_glance_and_onboarding(request, connection),
     }
     return render(request, "connections/connection_detail.html", context)
+
+
+def _glance_and_onboarding(request: HttpRequest, connection: Connection) -> dict[str, object]:
+    server = connection.outputs.filter(platform=Platform.SERVER).first()
+    return {
+        "glance": glance.server_output_glance(server) if server else None,
+        "onboarding": onboarding.connection_onboarding(connection),
+        "inbound": onboarding.inbound_endpoint(request),
+    }
 
 
 @allowed("connections.change_connection")

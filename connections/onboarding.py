@@ -1,0 +1,114 @@
+"""A new connection's first steps, each ticked from what the database holds (one query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+from django.urls import reverse
+
+from connections.connectivity.models import ConnectivityCheck
+from connections.delivery.models import Delivery, InboundBatch
+from connections.models import BrazeOutput, Connection, Platform
+
+APP_PLATFORMS = (Platform.IOS, Platform.ANDROID, Platform.WEB)
+
+# Test identity and event of the "Send your first event" snippets.
+FIRST_EVENT_USER = "mpbraze-first-event"
+FIRST_EVENT_NAME = "mpbraze first event"
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    done: bool
+    hint: str  # what to do while it is not done
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    steps: list[Step]
+    first_event_user: str = FIRST_EVENT_USER
+    first_event_name: str = FIRST_EVENT_NAME
+
+    @property
+    def delivered(self) -> bool:
+        """The last step: an object reached Braze, so the first-event panel has done its job."""
+        return self.steps[-1].done
+
+    @property
+    def done_count(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def next_step(self) -> Step | None:
+        return next((step for step in self.steps if not step.done), None)
+
+
+@dataclass(frozen=True)
+class InboundEndpoint:
+    """Where this server takes mParticle batches, as the request reached it."""
+
+    events_url: str  # for curl and the Events API
+    sdk_host: str  # the SDKs' base URL: they add /events themselves
+
+
+def inbound_endpoint(request: HttpRequest) -> InboundEndpoint:
+    events_url = request.build_absolute_uri(reverse("inbound_events"))
+    return InboundEndpoint(events_url=events_url, sdk_host=events_url.removesuffix("/events"))
+
+
+def connection_onboarding(connection: Connection) -> Onboarding:
+    """App output → Server output → a passed test of it → a batch received → an object sent."""
+    mine = OuterRef("pk")
+    facts = (
+        Connection.objects.filter(pk=connection.pk)
+        .annotate(
+            app=Exists(BrazeOutput.objects.filter(connection=mine, platform__in=APP_PLATFORMS)),
+            server=Exists(BrazeOutput.objects.filter(connection=mine, platform=Platform.SERVER)),
+            tested=Exists(
+                ConnectivityCheck.objects.filter(
+                    connection=mine,
+                    output__platform=Platform.SERVER,
+                    outcome=ConnectivityCheck.Outcome.PASSED,
+                )
+            ),
+            received=Exists(InboundBatch.objects.filter(connection=mine)),
+            delivered=Exists(Delivery.objects.filter(connection=mine, status=Delivery.Status.SENT)),
+        )
+        .values_list("app", "server", "tested", "received", "delivered")
+        .get()
+    )
+    steps = zip(_STEPS, facts, strict=True)
+    return Onboarding(steps=[Step(key, label, done, hint) for (key, label, hint), done in steps])
+
+
+_STEPS = [
+    (
+        "app",
+        "Add an app output (iOS, Android or Web)",
+        "The Braze kit in your app needs it, and the Server output builds on it.",
+    ),
+    (
+        "server",
+        "Add the Server output",
+        "Its REST API key is what mpbraze sends to Braze with.",
+    ),
+    (
+        "tested",
+        "Pass a connectivity test of the Server output",
+        "Click “Test connection”: it checks the Braze host and the REST API key.",
+    ),
+    (
+        "received",
+        "Receive a first batch",
+        "Send an event with one of the snippets below, or point mParticle at this connection.",
+    ),
+    (
+        "delivered",
+        "Deliver a first object to Braze",
+        "Follows on its own once a batch is received and the Server output works.",
+    ),
+]
