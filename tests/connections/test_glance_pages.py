@@ -68,6 +68,7 @@ def test_the_dashboard_draws_a_labelled_sparkline_per_connection(marketer: User)
     assert 'aria-label="Last 24 hours by hour: 3 sent, 1 failed, 0 waiting; busiest hour' in svg
     assert svg.count('class="bar-sent"') == 1
     assert svg.count('class="bar-failed"') == 1
+    assert "chart-day" not in svg  # no midnight line in a sparkline without day labels
     assert f'id="sparkline-{blog.pk}"' in content
     assert "Last 24 hours by hour: 0 sent, 0 failed, 0 waiting; nothing in any hour." in content
 
@@ -89,6 +90,7 @@ def test_the_connection_page_shows_the_server_outputs_week(
     assert "25 %" in content
     assert "3 failed of 12" in content
     assert "Objects per hour, last 7 days: 9 sent, 3 failed, 4 waiting" in content
+    assert content.count('class="chart-day"') == 6  # the midnights between 7 days
     assert "<strong>7\u00d7</strong> String longer than 255 characters" in content
     assert "in 1 field<" in content
 
