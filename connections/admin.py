@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import label_for_field
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
@@ -53,6 +54,10 @@ class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin, SimpleHistoryAdmin):
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        try:  # simple_history filters by the raw segment: "[" would raise in the query
+            self.model._meta.pk.to_python(object_id)
+        except ValidationError:
+            raise Http404("No such object.") from None
         columns = [(name, self._label(name)) for name in self.history_list_display]
         context = {"history_columns": columns, **(extra_context or {})}
         return super().history_view(request, object_id, extra_context=context)

@@ -99,3 +99,13 @@ def test_the_output_form_says_nothing_matches_a_broken_address(
     assert response.context["form"].errors["instance_finder"] == [
         "No Braze instance matches that address; choose Custom for other endpoints."
     ]
+
+
+@pytest.mark.parametrize("model", ["connection", "brazeoutput"])
+@pytest.mark.parametrize("object_id", ["%5B", "abc", "1.5", "99999999999999999999999"])
+def test_the_history_of_an_object_that_cannot_exist_answers_404(model: str, object_id: str) -> None:
+    admin = User.objects.create_superuser("root", password="x")
+
+    response = signed_in(admin).get(f"/admin/connections/{model}/{object_id}/history/")
+
+    assert response.status_code == 404
