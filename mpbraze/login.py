@@ -66,9 +66,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         if self.retry_after:
             minutes = math.ceil(self.retry_after / 60)
             raise ValidationError(
-                "Too many failed sign-ins: try again in %(minutes)s minute(s).",
+                "Too many failed sign-ins: try again in %(wait)s.",
                 code="throttled",
-                params={"minutes": minutes},
+                params={"wait": "1 minute" if minutes == 1 else f"{minutes} minutes"},
             )
         try:
             cleaned = super().clean()

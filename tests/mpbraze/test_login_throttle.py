@@ -115,6 +115,7 @@ def test_the_throttle_ends_with_its_window(marketer: User, monkeypatch: pytest.M
     refused = sign_in("/login/", "marketer", PASSWORD, ATTACKER)
     assert refused.status_code == 429
     assert refused["Retry-After"] == "900"
+    assert "Too many failed sign-ins: try again in 15 minutes." in refused.content.decode()
 
     monkeypatch.setattr(throttle, "clock", lambda: now + 900)
 
