@@ -6,13 +6,16 @@ import shutil
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db.migrations import RunPython
+from django.test import override_settings
 
 from connections import services
 from connections.models import BrazeOutput, Connection
@@ -157,10 +160,11 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles(settings: Any) -> None:
+def _fresh_throttles() -> Iterator[None]:
     """Each test counts failed sign-ins and inbound credentials afresh: Redis outlives a run,
-    and every test's client comes from 127.0.0.1 (connections.throttle keys carry the prefix)."""
-    settings.CACHES = {
-        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
-        for name, config in settings.CACHES.items()
-    }
+    and every test's client comes from 127.0.0.1 (connections.throttle keys carry the prefix).
+    Not through pytest-django's ``settings`` fixture: table tests name a parameter so."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    caches = {name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()}
+    with override_settings(CACHES=caches):
+        yield

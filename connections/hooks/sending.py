@@ -116,7 +116,8 @@ class Deadline:
     a worker for as long as it likes; shutting the socket down wakes the blocked read."""
 
     def __init__(self, seconds: float) -> None:
-        self.message = f"no complete answer within {seconds:g} s"
+        # The words of a read timeout: whichever of the two fires first, the attempt reads alike.
+        self.message = f"timed out after {seconds:g} s"
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()

@@ -71,4 +71,4 @@ def test_a_receiver_trickling_its_answer_is_cut_at_the_timeout(ops: User, settin
     assert delivery.status == HookDelivery.Status.PENDING  # retried later
     (attempt,) = delivery.attempt_records.all()
     assert attempt.status_code is None
-    assert attempt.error == "no complete answer within 0.5 s"
+    assert attempt.error == "timed out after 0.5 s"
