@@ -14,6 +14,15 @@ from connections.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, t
 from connections.validation import NON_FIELD, OutputDraft, SiblingOutput, validate_output
 from mapping.settings import EMAIL_IDENTITY_CHOICES, EXTERNAL_IDENTITY_CHOICES, OutputSettings
 
+#: What the API key field asks for, by platform (the generic help text serves a new output
+#: whose platform is not chosen yet).
+KEY_HELP: dict[str, str] = {
+    Platform.IOS: "The iOS app's identifier key (Braze: Settings → App Settings).",
+    Platform.ANDROID: "The Android app's identifier key (Braze: Settings → App Settings).",
+    Platform.WEB: "The web app's identifier key (Braze: Settings → App Settings).",
+    Platform.SERVER: "A workspace REST API key with the users.track permission "
+    "(Braze: Settings → APIs and Identifiers).",
+}
 #: Output fields edited as they are stored (the key and the platform are handled apart).
 OUTPUT_CONFIG_FIELDS = (
     "braze_instance",
@@ -117,13 +126,17 @@ class BrazeOutputForm(OutputSettingsFields):
         self.notices: list[str] = []
         self.typed_key = ""
         self.kept_key_token = ""
+        key_field = self.fields["api_key"]
+        which = KEY_HELP.get(self.page_platform)
+        if which:
+            key_field.help_text = which
         if output is not None:
             self.fields["platform"].disabled = True
-            self.fields[
-                "api_key"
-            ].help_text = f"Stored as {output.api_key_masked}. Leave blank to keep it."
+            key_field.help_text = (
+                f"{which} Stored as {output.api_key_masked}. Leave blank to keep it."
+            )
         else:
-            self.fields["api_key"].widget.attrs["required"] = True  # marked; checked in rules
+            key_field.widget.attrs["required"] = True  # marked; checked in rules
 
     @property
     def page_platform(self) -> str:
