@@ -14,7 +14,7 @@ from connections.delivery.forwarder import output_forward
 from connections.fakebraze import FakeBraze
 from connections.models import Delivery, DeliveryAttempt
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

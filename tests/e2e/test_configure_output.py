@@ -8,17 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from connections.models import BrazeOutput
-from tests.conftest import PASSWORD
+from tests.e2e.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Any, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
 
 
 def test_a_marketer_fixes_a_spaced_sdk_host_and_sees_the_masked_key(

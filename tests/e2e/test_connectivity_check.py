@@ -14,7 +14,7 @@ from connections import services
 from connections.fakebraze import FakeBraze
 from connections.models import Connection, Delivery
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import sign_in
 from tests.reliability.conftest import start_worker, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,8 +11,7 @@ from django.contrib.auth.models import User
 
 from connections.models import Connection
 from tests.conftest import add_output
-from tests.e2e.test_configure_output import sign_in
-from tests.e2e.test_rotate_secret import shoot
+from tests.e2e.helpers import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,4 +54,4 @@ def test_braze_hosts_break_only_at_a_hyphen_or_a_dot(
         lines = hosts.nth(index).evaluate(LINES)
         breaks = pairwise(lines)
         assert all(before[-1] in ".-" or after[0] == "." for before, after in breaks), lines
-    shoot(page, "connection-hostnames")
+    screenshot(page, "connection-hostnames")

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from connections import services
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

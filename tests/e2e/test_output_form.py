@@ -3,7 +3,6 @@ field's error, the Server output waits for an app output, the JS endpoint is a W
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,20 +11,9 @@ from django.contrib.auth.models import User
 from connections import services
 from connections.models import BrazeOutput, Connection
 from tests.conftest import add_output
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
-
-
-def screenshot(page: Any, name: str) -> None:
-    """The page at 1280 and 375 px, to look at before resolving the issue."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 375):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def new_output_url(base_url: str, connection: Connection, platform: str) -> str:

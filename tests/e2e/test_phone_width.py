@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +19,9 @@ from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.models import Connection, Delivery, FailureGroup
 from tests.conftest import add_output
 from tests.connections.test_glance import issue, seed
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import SCREENSHOTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
 WIDTHS = (375, 1280)
 Action = Callable[[Any], None]
 

@@ -10,8 +10,7 @@ from django.contrib.auth.models import User
 from connections.models import Connection
 from mapping.examples import example_text
 from tests.conftest import add_output
-from tests.e2e.test_configure_output import sign_in
-from tests.e2e.test_rotate_secret import shoot
+from tests.e2e.helpers import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,4 +29,4 @@ def test_choosing_an_example_fills_the_box_and_the_edited_batch_is_previewed(
     body = page.locator(".request-body").first.inner_text()
     assert '"currency": "CHF"' in body
     assert '"currency_code": "CHF"' in page.input_value("#id_batch")
-    shoot(page, "preview-edited-example")
+    screenshot(page, "preview-edited-example")

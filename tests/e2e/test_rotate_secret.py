@@ -3,7 +3,6 @@ previous secret keeps working for the chosen time."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,19 +10,9 @@ from django.contrib.auth.models import User
 
 from connections import services
 from connections.models import Connection
-from tests.e2e.test_configure_output import sign_in
+from tests.e2e.helpers import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
-
-
-def shoot(page: Any, name: str) -> None:
-    """The page at desktop and phone width, for a person to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 375):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_cancelling_a_rotation_changes_nothing(
@@ -35,7 +24,7 @@ def test_cancelling_a_rotation_changes_nothing(
     page.click("#rotate-secret")
     assert "Rotate the inbound secret of Shop app?" in page.inner_text("h1")
     assert page.is_checked("input[name=overlap_hours][value='24']")
-    shoot(page, "rotate-secret-confirm")
+    screenshot(page, "rotate-secret-confirm")
 
     page.click("#cancel-rotate")
     page.wait_for_url(f"{live_server.url}{connection.get_absolute_url()}")
@@ -63,7 +52,7 @@ def test_confirming_with_an_overlap_shows_the_new_secret_once_and_the_previous_o
     until = f"The previous secret works until {expires:%Y-%m-%d %H:%M} UTC"
     assert until in page.inner_text("#previous-secret")
     assert page.inner_text("#inbound-key") == connection.inbound_key
-    shoot(page, "rotate-secret-shown")
+    screenshot(page, "rotate-secret-shown")
 
     page.click("#continue")
     page.wait_for_url(f"{live_server.url}{connection.get_absolute_url()}")
@@ -71,4 +60,4 @@ def test_confirming_with_an_overlap_shows_the_new_secret_once_and_the_previous_o
     assert new not in page.content()
     page.reload()
     assert new not in page.content()
-    shoot(page, "connection-after-rotation")
+    screenshot(page, "connection-after-rotation")
