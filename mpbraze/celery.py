@@ -8,6 +8,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from connections.probes.heartbeat import HeartbeatFile
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
 
 
@@ -60,6 +62,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.CELERY_DB_REUSE_MAX = 1000
 task_prerun.connect(_keep_database_connections, weak=False)
 task_postrun.connect(_keep_database_connections, weak=False)
+# The liveness file of `manage.py healthcheck worker`, touched while the consumer runs.
+app.steps["consumer"].add(HeartbeatFile)
 app.autodiscover_tasks()
 app.autodiscover_tasks(
     ["connections.delivery", "connections.connectivity", "connections.audit", "connections.hooks"]

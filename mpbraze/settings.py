@@ -61,7 +61,10 @@ MPBRAZE_ENCRYPTION_KEYS = [
     key.strip() for key in _required_secret("MPBRAZE_ENCRYPTION_KEYS").split(",") if key.strip()
 ]
 
+# The host names this instance answers for; required in production (no default to forget).
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+if not DEBUG and not env.str("ALLOWED_HOSTS", default="").strip():
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -240,6 +243,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30.0  # time to hand unfinished tasks back on shutdown
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
+# A worker touches this file while it consumes; `manage.py healthcheck worker` reads its age.
+MPBRAZE_WORKER_HEARTBEAT_FILE = env.str(
+    "MPBRAZE_WORKER_HEARTBEAT_FILE", default=str(LOCAL_DIR / "worker-heartbeat")
+)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 MPBRAZE_SWEEP_SECONDS = env.float("MPBRAZE_SWEEP_SECONDS", default=30.0)
 # /readyz fails when an active output's oldest due row has waited longer than this.

@@ -77,6 +77,7 @@ def child_environment(**overrides: str) -> dict[str, str]:
         MPBRAZE_ENCRYPTION_KEYS=",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         MPBRAZE_LOCAL_DIR=str(settings.LOCAL_DIR),
         DEBUG="0",  # as in production: no query log, no debug pages
+        ALLOWED_HOSTS="127.0.0.1,localhost",  # required with DEBUG off
     )
     env.update(overrides)
     return env

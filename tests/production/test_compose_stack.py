@@ -1,0 +1,139 @@
+"""docker-compose.yml run as production runs it: its web, two workers and beat commands with
+their environment (DEBUG=0), PostgreSQL and a Redis of the test's own in place of the compose
+network's, the real mParticle SDK sending and a fake Braze receiving (issue 13, point 3)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mparticle
+import pytest
+
+from connections import services
+from connections.fakebraze import FakeBraze
+from connections.models import Delivery
+from tests.connections.delivery_helpers import REST_KEY, braze_connection
+from tests.mparticle_sdk import _hang_up, sdk_config
+from tests.production.stack import PROXY_HEADERS, Stack
+from tests.reliability.conftest import wait_until
+from tests.reliability.processes import LOOPBACK, RedisServer
+from tests.reliability.test_pipeline import sdk_batch
+from tests.services import require_postgresql
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def braze() -> Iterator[FakeBraze]:
+    with FakeBraze(keys={REST_KEY: {"users.track"}}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    require_postgresql()
+    redis = RedisServer(tmp_path / "redis")
+    running = Stack(tmp_path, redis.url, queue=f"mpbraze-prod-{uuid.uuid4().hex[:8]}")
+    try:
+        yield running
+    finally:
+        running.stop()
+        redis.stop()
+
+
+def sdk_api(url: str, key: str, secret: str) -> Any:
+    """The SDK as mParticle's servers use it, through the TLS proxy (its forwarded headers)."""
+    api = mparticle.EventsApi(sdk_config(url, key, secret))
+    for header, value in PROXY_HEADERS.items():
+        api.api_client.default_headers[header] = value
+    return api
+
+
+def timed_get(url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    status = httpx.get(url, headers=PROXY_HEADERS, timeout=10, trust_env=False).status_code
+    return status, time.monotonic() - started
+
+
+def slow_bodies(port: int, count: int) -> list[socket.socket]:
+    """Connections that announce 1,000 bytes of body and send 10."""
+    head = (
+        f"POST /v2/events HTTP/1.1\r\nHost: {PROXY_HEADERS['Host']}\r\n"
+        "X-Forwarded-Proto: https\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000\r\n\r\n"
+    )
+    sockets = []
+    for _ in range(count):
+        stalled = socket.create_connection((LOOPBACK, port), timeout=5)
+        stalled.sendall(head.encode() + b'{"events":')
+        sockets.append(stalled)
+    return sockets
+
+
+def test_the_compose_stack_runs_serves_forwards_and_stops_as_in_production(
+    stack: Stack, braze: FakeBraze, transactional_db: None
+) -> None:
+    web_env = stack.environment("web", "web")
+    # The image build: collectstatic. Then Django's deploy checklist on the compose settings.
+    stack.run(["python", "manage.py", "collectstatic", "--noinput"], web_env)
+    checked = stack.run(
+        ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"], web_env
+    )
+    assert "no issues" in checked
+
+    connection, secret = services.connection_create(name="Production")
+    braze_connection(connection, braze.url)
+    # The fake Braze listens on loopback, which production refuses as an endpoint.
+    local = {"MPBRAZE_ALLOW_LOCAL_ENDPOINTS": "1"}
+    stack.start("web", "web")
+    stack.start("worker", "worker1", **local)
+    stack.start("worker", "worker2", **local)
+    stack.start("beat", "beat")
+    for name, instance in [("web", "web"), ("worker", "worker1"), ("worker", "worker2")]:
+        stack.healthy(name, instance)
+    url = f"http://{LOOPBACK}:{stack.port}"
+
+    # Slow clients hold a thread each, not the server: a normal request still answers at once.
+    stalled = slow_bodies(stack.port, 2)
+    status, seconds = timed_get(f"{url}/healthz")
+    assert (status, seconds < 1.0) == (200, True), f"{status} after {seconds:.1f} s"
+    for sock in stalled:
+        sock.close()
+
+    api = sdk_api(url, connection.inbound_key, secret)
+    try:
+        api.upload_events(sdk_batch("customer-1", events=2))
+        wait_until(lambda: len(braze.accepted_objects()) == 3, timeout=30, what="3 at Braze")
+        api.upload_events(sdk_batch("customer-2", events=40, start_ms=1_764_400_000_000))
+    finally:
+        _hang_up(api.api_client.rest_client.pool_manager)
+    # SIGTERM while the second batch is being mapped or sent.
+    took = stack.terminate_all()
+    slow = {name: s for name, s in took.items() if s == float("inf")}
+    assert not slow, f"past their stop grace period: {slow}\n" + stack.log(next(iter(slow)))
+    # Nothing is left claimed by a process that is gone: finished, or back in the queue.
+    assert not Delivery.objects.filter(status=Delivery.Status.SENDING).exists()
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() >= 3
+
+
+def test_static_files_are_served_with_a_long_cache_under_gunicorn(stack: Stack) -> None:
+    web_env = stack.environment("web", "web")
+    stack.run(["python", "manage.py", "collectstatic", "--noinput"], web_env)
+    stack.start("web", "web")
+    stack.healthy("web", "web")
+    manifest = json.loads((stack.tmp / "static" / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["admin/css/base.css"]
+    url = f"http://{LOOPBACK}:{stack.port}/static/"
+    plain = httpx.get(url + "admin/css/base.css", headers=PROXY_HEADERS, trust_env=False)
+    assert plain.status_code == 200
+    answer = httpx.get(url + hashed, headers=PROXY_HEADERS, trust_env=False)
+    assert answer.status_code == 200
+    assert "max-age=315360000" in answer.headers["cache-control"]
+    assert "immutable" in answer.headers["cache-control"]
