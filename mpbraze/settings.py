@@ -8,6 +8,7 @@ refuses to start without ``SECRET_KEY`` and ``MPBRAZE_ENCRYPTION_KEYS``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
@@ -79,9 +80,15 @@ INSTALLED_APPS = [
     "mapping",
     "ninja",  # the API docs page serves its vendored Swagger UI from static files
 ]
+# `manage.py fake_braze` and `make demo` come from a checkout only: a production install
+# (`pip install .`, the image) has no devtools package, hence no such commands.
+if importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files under gunicorn: hashed names cached for a year, gzip; from STATIC_ROOT.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "mpbraze.middleware.RefuseNulMiddleware",  # 400 for a NUL in the path or query string
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,7 +105,7 @@ WSGI_APPLICATION = "mpbraze.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "mpbraze" / "templates"],  # shipped in the package (pyproject)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -148,6 +155,13 @@ FORMAT_MODULE_PATH = ["mpbraze.formats"]
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "mpbraze" / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(LOCAL_DIR / "static")))
+# `collectstatic` (run when the image is built) writes hashed, compressed copies and a manifest
+# that `{% static %}` reads with DEBUG off; a name missing from it fails the page, never ships
+# an unstyled one. With DEBUG on, runserver serves the sources by their own names.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Security: strict in production, relaxed only where DEBUG says this is a developer's machine.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

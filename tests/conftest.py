@@ -111,6 +111,20 @@ def _private_task_queue(tmp_path_factory: pytest.TempPathFactory) -> None:
         }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _collected_static_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Pages name their static files through the manifest ``collectstatic`` writes, as in
+    production (DEBUG is off in tests): collect once per run, into a folder of this run; the
+    live server finds the collected copies too (tests/collected_static.py)."""
+    from django.core.management import call_command
+
+    finders = [*settings.STATICFILES_FINDERS, "tests.collected_static.CollectedStaticFinder"]
+    with override_settings(STATIC_ROOT=str(tmp_path_factory.mktemp("static"))):
+        call_command("collectstatic", "--noinput", verbosity=0)
+        with override_settings(STATICFILES_FINDERS=finders):
+            yield
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The controller (not an xdist worker) names the file fault tests write ledgers to."""
     if not hasattr(config, "workerinput") and "MPBRAZE_LEDGER_FILE" not in os.environ:
