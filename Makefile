@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench demo install clean
+.PHONY: run test test-rabbitmq lint typecheck pytest bench demo install clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ pytest: install
 	$(BIN)/pytest -n 2
 
 test: lint typecheck pytest
+
+# The broker tests and the pipeline subset again with RabbitMQ carrying tasks (CI runs it after
+# `make test`); RABBITMQ_URL is a vhost of this run (.ci/run makes one), Redis stays the cache.
+test-rabbitmq: install
+	CELERY_BROKER_URL=$${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672//} $(BIN)/pytest -p no:xdist \
+		tests/reliability/test_brokers.py tests/reliability/test_pipeline.py \
+		tests/reliability/test_ops_script.py
 
 bench: install
 	$(BIN)/python -m tests.benchmarks

@@ -120,7 +120,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}"),
 }
+# Persistent connections: one per gunicorn thread and per worker process, reused for
+# DB_CONN_MAX_AGE seconds, checked before reuse (a PostgreSQL restart costs no request). README
+# "Database connections" sizes max_connections for N web and M worker processes.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: wait for the lock instead of failing under web + worker + beat.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -209,12 +213,20 @@ MPBRAZE_TRUSTED_PROXY_HOPS = env.int("MPBRAZE_TRUSTED_PROXY_HOPS", default=0)
 MPBRAZE_ALLOW_LOCAL_ENDPOINTS = env.bool("MPBRAZE_ALLOW_LOCAL_ENDPOINTS", default=DEBUG)
 MPBRAZE_ALLOWED_ENDPOINT_HOSTS = env.list("MPBRAZE_ALLOWED_ENDPOINT_HOSTS", default=[])
 
-# Celery: Redis when configured, else kombu's filesystem transport (works across processes).
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Celery's broker: CELERY_BROKER_URL when set (RabbitMQ, amqp://, beside Redis as cache and rate
+# limiter), else Redis when configured, else kombu's filesystem transport (works across
+# processes). README "Choosing a broker".
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
+BROKER_SCHEME = CELERY_BROKER_URL.split("://", 1)[0]
+if BROKER_SCHEME not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp"):
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL must be redis://, rediss:// or amqp:// (got {BROKER_SCHEME}://)."
+    )
 # Redis re-delivers a message not acknowledged within this time: every countdown stays far
-# below it (MPBRAZE_MAX_COUNTDOWN_SECONDS), longer waits live in the database.
+# below it (MPBRAZE_MAX_COUNTDOWN_SECONDS), longer waits live in the database. RabbitMQ
+# re-delivers when the worker's connection closes, and needs no such timeout.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
-if not REDIS_URL:
+if BROKER_SCHEME == "filesystem":
     _broker_dir = LOCAL_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -225,7 +237,7 @@ if not REDIS_URL:
         "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
-else:
+elif BROKER_SCHEME.startswith("redis"):
     # Short socket timeouts: a publish from a web request must fail fast when Redis is down
     # (the sweeper enqueues later), never hold the request past the client's patience.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -234,6 +246,10 @@ else:
         "socket_timeout": 5,
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+else:
+    # RabbitMQ: connecting is bounded by CELERY_BROKER_CONNECTION_TIMEOUT (below); a publish is
+    # one frame written to an open socket; one that fails leaves the work to the sweeper.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_DEFAULT_QUEUE = env.str("MPBRAZE_CELERY_QUEUE", default="mpbraze")
 # Forwarding has a queue of its own, consumed by the same workers: a backlog of mapping
 # messages never holds back the first send (mpbraze.celery.route_task).

@@ -47,3 +47,19 @@ def chromium_path() -> str:
         unavailable("Debian's chromium is not installed")
     assert path is not None
     return path
+
+
+def require_broker() -> str:
+    """The task broker in force (``CELERY_BROKER_URL``, else ``REDIS_URL``), once it answers:
+    the RabbitMQ run (``make test-rabbitmq``) fails here when RabbitMQ is down."""
+    from mpbraze.celery import app
+
+    url = str(app.conf.broker_url)
+    if url.startswith("filesystem"):
+        unavailable("neither CELERY_BROKER_URL nor REDIS_URL is set")
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:
+        unavailable(f"the broker at CELERY_BROKER_URL does not answer: {error}")
+    return url

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from amqp.exceptions import NotFound
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
 from connections.audit.services import replay_runs_resume
 from connections.delivery import outbox, schedule
@@ -114,12 +116,22 @@ def broker_queue_depth() -> int | None:
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1)
-            channel: Any = connection.default_channel
-            declared = [
-                channel.queue_declare(queue=name, durable=True, auto_delete=False)
-                for name in (default, forward_queue(default))
-            ]
-            return sum(int(queue.message_count) for queue in declared)
+            return sum(_queue_depth(connection, name) for name in (default, forward_queue(default)))
     except Exception:  # the broker is down or cannot tell: assume messages may be waiting
         logger.warning("Could not read the task queue's depth", exc_info=True)
         return None
+
+
+def _queue_depth(connection: Any, name: str) -> int:
+    """A passive declare asks without creating, and without clashing with the arguments the
+    workers declared the queue with (RabbitMQ refuses a declare that differs). A queue not
+    declared yet (RabbitMQ) or empty (Redis keeps no empty lists) holds nothing. Each queue
+    gets a channel of its own: RabbitMQ closes the channel of a failed declare."""
+    channel: Any = connection.channel()
+    try:
+        return int(channel.queue_declare(queue=name, passive=True).message_count)
+    except (NotFound, ChannelError):  # RabbitMQ's 404; kombu's virtual transports' own
+        return 0
+    finally:
+        if getattr(channel, "is_open", True):
+            channel.close()

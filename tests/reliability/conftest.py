@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import TEST_QUEUE
-from tests.services import redis_url, require_postgresql
+from tests.services import redis_url, require_broker, require_postgresql
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_TIMINGS = {
@@ -36,11 +36,17 @@ def _database_url() -> str:
 
 
 def worker_environment(name: str, *, broker_url: str | None = None) -> dict[str, str]:
+    """The worker's settings: this test run's database and queue; ``broker_url`` (a Redis that
+    a fault test controls) as both broker and Redis, else the test process's own broker
+    (RabbitMQ in ``make test-rabbitmq``) and Redis."""
+    from mpbraze.celery import app
+
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update(FAST_TIMINGS)
     env.update(
         DATABASE_URL=_database_url(),
         REDIS_URL=broker_url or redis_url(),
+        CELERY_BROKER_URL=broker_url or str(app.conf.broker_url),
         MPBRAZE_CELERY_QUEUE=TEST_QUEUE,
         MPBRAZE_ENCRYPTION_KEYS=",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         SECRET_KEY=settings.SECRET_KEY,
@@ -104,6 +110,7 @@ class WorkerProcess:
 def start_worker(transactional_db: None) -> Iterator[Callable[..., WorkerProcess]]:
     require_postgresql()
     redis_url()
+    require_broker()
     started: list[WorkerProcess] = []
 
     def start(name: str = "w1", *, beat: bool = True) -> WorkerProcess:
