@@ -5,6 +5,8 @@ FROM python:3.11-slim AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mpbraze ./mpbraze
+# mpbraze/templates links to the top-level templates/ (the design's layout); the wheel copies it.
+COPY templates ./templates
 COPY connections ./connections
 COPY mapping ./mapping
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .

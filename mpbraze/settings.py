@@ -105,7 +105,9 @@ WSGI_APPLICATION = "mpbraze.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "mpbraze" / "templates"],  # shipped in the package (pyproject)
+        # templates/ at the top (the design's layout), reached through the mpbraze/templates
+        # link, which the wheel turns into a copy inside the package (pyproject.toml).
+        "DIRS": [BASE_DIR / "mpbraze" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
