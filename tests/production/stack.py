@@ -52,12 +52,13 @@ class Stack:
         """The service's compose environment plus what the image and the host provide: the
         image's STATIC_ROOT and MPBRAZE_LOCAL_DIR (one per container), PATH to this venv, the
         test's private queue and gunicorn's bind address on a free loopback port."""
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}
         env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
         env |= self.service(name).environment
         env |= {
             "STATIC_ROOT": str(self.tmp / "static"),
             "MPBRAZE_LOCAL_DIR": str(self.tmp / instance),
+            "HOME": str(self.tmp / instance),  # gunicorn's control socket: one per container
             "MPBRAZE_CELERY_QUEUE": self.queue,
             "GUNICORN_CMD_ARGS": f"--bind {LOOPBACK}:{self.port}",
             "PYTHONUNBUFFERED": "1",
