@@ -37,7 +37,7 @@ test: lint typecheck pytest
 test-rabbitmq: install
 	CELERY_BROKER_URL=$${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672//} $(BIN)/pytest -p no:xdist \
 		tests/reliability/test_brokers.py tests/reliability/test_pipeline.py \
-		tests/reliability/test_ops_script.py
+		tests/reliability/test_ops_script.py tests/production/test_compose_stack.py
 
 bench: install
 	$(BIN)/python -m tests.benchmarks

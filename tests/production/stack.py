@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -25,11 +26,13 @@ def interpolation_variables() -> dict[str, str]:
         "SECRET_KEY": "x7#Kq9!vLm2@pR4$tW6^yZ8&bN1*cF3(hJ5)dG0-sA+eU=iO_Qw",
         "MPBRAZE_ENCRYPTION_KEYS": ",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         "ALLOWED_HOSTS": ALLOWED_HOST,
+        # make test-rabbitmq sets it: the same stack with RabbitMQ carrying the tasks.
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", ""),
     }
 
 
 class Stack:
-    """Reads docker-compose.yml once; ``start(name)`` runs one service's command in ``sh``."""
+    """Reads docker-compose.yml once; ``start(name, instance)`` runs one service's command."""
 
     def __init__(self, tmp: Path, redis_url: str, queue: str) -> None:
         self.tmp = tmp
@@ -74,7 +77,9 @@ class Stack:
         return done.stdout
 
     def start(self, name: str, instance: str, **extra: str) -> None:
-        command = ["sh", "-c", self.service(name).command]
+        command = shlex.split(self.service(name).command)  # as Compose splits a string command
+        if name == "worker":  # each container has a host name of its own, so each node a name
+            command[-1] += f" --hostname={instance}@%h"
         self.running[instance] = _spawn(command, self.environment(name, instance, **extra))
 
     def healthy(self, name: str, instance: str, timeout: float = 60) -> None:
@@ -108,8 +113,8 @@ class Stack:
             took[instance] = time.monotonic() - started
         return took
 
-    def log(self, instance: str) -> str:
-        return self.running[instance][1].tail(80)
+    def log(self, instance: str, lines: int = 80) -> str:
+        return self.running[instance][1].tail(lines)
 
     def stop(self) -> None:
         for process, _ in self.running.values():

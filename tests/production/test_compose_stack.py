@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import time
 import uuid
@@ -114,6 +115,9 @@ def test_the_compose_stack_runs_serves_forwards_and_stops_as_in_production(
     for name, instance in [("web", "web"), ("worker", "worker1"), ("worker", "worker2")]:
         stack.healthy(name, instance)
     url = f"http://{LOOPBACK}:{stack.port}"
+    # The broker in force: Redis, or RabbitMQ in make test-rabbitmq's run.
+    scheme = (os.environ.get("CELERY_BROKER_URL") or "redis://").split("://")[0]
+    assert f"transport:   {scheme}://" in stack.log("worker1", lines=200)
 
     # Slow clients hold a thread each, not the server: a normal request still answers at once.
     credentials = base64.b64encode(f"{connection.inbound_key}:{secret}".encode()).decode()
