@@ -14,7 +14,15 @@ from django.conf import settings
 
 from tests.production import compose
 from tests.reliability.conftest import _database_url
-from tests.reliability.processes import LOOPBACK, ROOT, _Output, _spawn, _stop, free_port
+from tests.reliability.processes import (
+    LOOPBACK,
+    ROOT,
+    _group_alive,
+    _Output,
+    _spawn,
+    _stop,
+    free_port,
+)
 
 ALLOWED_HOST = "mpbraze.example.com"
 PROXY_HEADERS = {"Host": ALLOWED_HOST, "X-Forwarded-Proto": "https"}
@@ -104,13 +112,15 @@ class Stack:
             process.terminate()
         took = {}
         for instance, (process, _) in self.running.items():
-            grace = self.service(instance.rstrip("0123456789")).stop_grace_seconds
-            try:
-                process.wait(timeout=max(0.1, grace - (time.monotonic() - started)))
-            except subprocess.TimeoutExpired:
-                took[instance] = float("inf")
-                continue
-            took[instance] = time.monotonic() - started
+            deadline = started + self.service(instance.rstrip("0123456789")).stop_grace_seconds
+            # The whole group: a shell that died of the signal while its child ran on (no
+            # ``exec`` in the command) would leave the real process behind.
+            while _group_alive(process.pid) or process.poll() is None:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            gone = process.poll() is not None and not _group_alive(process.pid)
+            took[instance] = time.monotonic() - started if gone else float("inf")
         return took
 
     def log(self, instance: str, lines: int = 80) -> str:

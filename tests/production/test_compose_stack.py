@@ -132,14 +132,19 @@ def test_the_compose_stack_runs_serves_forwards_and_stops_as_in_production(
     try:
         api.upload_events(sdk_batch("customer-1", events=2))
         wait_until(lambda: len(braze.accepted_objects()) == 3, timeout=30, what="3 at Braze")
+        braze.set_faults(latency_ms=3000)  # the next send is still in flight at SIGTERM
         api.upload_events(sdk_batch("customer-2", events=40, start_ms=1_764_400_000_000))
     finally:
         _hang_up(api.api_client.rest_client.pool_manager)
     assert_static_files_served(stack, url)
-    # SIGTERM while the second batch is being mapped or sent.
+    claimed = Delivery.objects.filter(status=Delivery.Status.SENDING)
+    wait_until(claimed.exists, timeout=30, what="a claimed row")
+    claimed_ids = list(claimed.values_list("id", flat=True))
     took = stack.terminate_all()
     slow = {name: s for name, s in took.items() if s == float("inf")}
     assert not slow, f"past their stop grace period: {slow}\n" + stack.log(next(iter(slow)))
     # Nothing is left claimed by a process that is gone: finished, or back in the queue.
     assert not Delivery.objects.filter(status=Delivery.Status.SENDING).exists()
+    finished = Delivery.objects.filter(id__in=claimed_ids, status__in=["sent", "queued"])
+    assert finished.count() == len(claimed_ids)
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() >= 3
