@@ -17,6 +17,7 @@ from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict
 from connections.audit.display import masked
 from connections.delivery.mapping_service import output_mapping_context
+from connections.ids import DatabaseId
 from connections.models import Platform
 from mapping.forms import MAX_PREVIEW_BYTES
 from mapping.issues import IssueKind
@@ -74,7 +75,7 @@ def issue_out(issue: MappingIssue) -> dict[str, Any]:
 @router.get("/mapping-issues", response={200: MappingIssuePage, **ERRORS}, auth=VIEW)
 def mapping_issues_list(
     request: HttpRequest,
-    connection: int | None = None,
+    connection: DatabaseId | None = None,
     kind: IssueKind | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -88,7 +89,7 @@ def mapping_issues_list(
 
 
 @router.post("/connections/{pk}/preview", response={200: PreviewOut, **ERRORS}, auth=PREVIEW)
-def mapping_preview(request: HttpRequest, pk: int, payload: PreviewIn) -> dict[str, Any]:
+def mapping_preview(request: HttpRequest, pk: DatabaseId, payload: PreviewIn) -> dict[str, Any]:
     """What would be sent to Braze for ``batch`` with this output's settings."""
     connection_get(pk)
     if len(request.body) > MAX_PREVIEW_BYTES:

@@ -5,5 +5,5 @@ from django.urls import path
 from mapping import views
 
 urlpatterns = [
-    path("connections/<int:pk>/preview/", views.mapping_preview, name="mapping_preview"),
+    path("connections/<id:pk>/preview/", views.mapping_preview, name="mapping_preview"),
 ]

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 
+from connections.ids import IdConverter
 from connections.metrics import views as metrics
 from connections.probes import views as probes
 from mpbraze.api import api, api_not_found
 from mpbraze.login import SignInView
+
+# <id:pk> before the apps' patterns are read: an id beyond 2^63-1 matches nothing (404).
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),

@@ -18,6 +18,7 @@ from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict
 from connections.connectivity import services
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
+from connections.ids import DatabaseId
 
 router = Router(tags=["connectivity tests"])
 VIEW = token("read", "connections.view_connectivitycheck")
@@ -75,7 +76,7 @@ def _checks() -> QuerySet[ConnectivityCheck]:
 
 @router.post("/connections/{pk}/tests", response={202: list[CheckOut], **ERRORS}, auth=RUN)
 def connectivity_tests_start(
-    request: HttpRequest, pk: int, payload: TestIn | None = None
+    request: HttpRequest, pk: DatabaseId, payload: TestIn | None = None
 ) -> Status[Any]:
     """Start a test on a worker; the answer lists the checks, pending until they finish."""
     connection = connection_get(pk)
@@ -92,7 +93,7 @@ def connectivity_tests_start(
 @router.get("/connections/{pk}/tests", response={200: CheckPage, **ERRORS}, auth=VIEW)
 def connectivity_tests_list(
     request: HttpRequest,
-    pk: int,
+    pk: DatabaseId,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:
@@ -102,7 +103,7 @@ def connectivity_tests_list(
 
 
 @router.get("/tests/{check_id}", response={200: CheckOut, **ERRORS}, auth=VIEW)
-def connectivity_tests_read(request: HttpRequest, check_id: int) -> dict[str, Any]:
+def connectivity_tests_read(request: HttpRequest, check_id: DatabaseId) -> dict[str, Any]:
     check = _checks().filter(pk=check_id).first()
     if check is None:
         raise not_found("connectivity test")

@@ -27,6 +27,7 @@ from connections.api.schemas import (
     SecretOut,
 )
 from connections.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
+from connections.ids import DatabaseId
 from connections.models import BrazeOutput, Connection, Platform
 from connections.validation import OutputDraft, SiblingOutput, validate_output
 from mapping.settings import OutputSettings
@@ -172,12 +173,14 @@ def _settings(patch: Any, output: BrazeOutput | None, prefix: str) -> OutputSett
 
 
 @router.get("/{pk}", response={200: ConnectionOut, **ERRORS}, auth=VIEW)
-def connections_read(request: HttpRequest, pk: int) -> dict[str, Any]:
+def connections_read(request: HttpRequest, pk: DatabaseId) -> dict[str, Any]:
     return connection_out(connection_get(pk))
 
 
 @router.patch("/{pk}", response={200: ConnectionOut, **ERRORS}, auth=CHANGE)
-def connections_update(request: HttpRequest, pk: int, payload: ConnectionPatch) -> dict[str, Any]:
+def connections_update(
+    request: HttpRequest, pk: DatabaseId, payload: ConnectionPatch
+) -> dict[str, Any]:
     connection = connection_get(pk)
     name = connection.name if payload.name is None else payload.name
     enabled = connection.enabled if payload.enabled is None else payload.enabled
@@ -187,7 +190,7 @@ def connections_update(request: HttpRequest, pk: int, payload: ConnectionPatch) 
 
 
 @router.post("/{pk}/rotate-secret", response={200: SecretOut, **ERRORS}, auth=CHANGE)
-def connections_rotate_secret(request: HttpRequest, pk: int) -> dict[str, Any]:
+def connections_rotate_secret(request: HttpRequest, pk: DatabaseId) -> dict[str, Any]:
     """A new inbound secret, shown once; the previous one stops working at once."""
     connection = connection_get(pk)
     secret = services.connection_rotate_inbound_secret(connection=connection)
@@ -195,13 +198,13 @@ def connections_rotate_secret(request: HttpRequest, pk: int) -> dict[str, Any]:
 
 
 @router.get("/{pk}/outputs", response={200: list[OutputOut], **ERRORS}, auth=VIEW)
-def outputs_list(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
+def outputs_list(request: HttpRequest, pk: DatabaseId) -> list[dict[str, Any]]:
     connection = connection_get(pk)
     return [output_out(o) for o in connection.outputs.order_by("platform")]
 
 
 @router.post("/{pk}/outputs", response={201: OutputOut, **ERRORS}, auth=ADD_OUTPUT)
-def outputs_create(request: HttpRequest, pk: int, payload: OutputIn) -> Status[Any]:
+def outputs_create(request: HttpRequest, pk: DatabaseId, payload: OutputIn) -> Status[Any]:
     connection = connection_get(pk)
     draft = _draft(payload, None, payload.platform, payload.api_key)
     settings = _settings(payload.settings, None, "")
@@ -215,13 +218,13 @@ def outputs_create(request: HttpRequest, pk: int, payload: OutputIn) -> Status[A
 
 
 @router.get("/{pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=VIEW)
-def outputs_read(request: HttpRequest, pk: int, platform: str) -> dict[str, Any]:
+def outputs_read(request: HttpRequest, pk: DatabaseId, platform: str) -> dict[str, Any]:
     return output_out(output_get(pk, platform))
 
 
 @router.patch("/{pk}/outputs/{platform}", response={200: OutputOut, **ERRORS}, auth=CHANGE_OUTPUT)
 def outputs_update(
-    request: HttpRequest, pk: int, platform: str, payload: OutputPatch
+    request: HttpRequest, pk: DatabaseId, platform: str, payload: OutputPatch
 ) -> dict[str, Any]:
     output = output_get(pk, platform)
     draft = _draft(payload, output, output.platform, payload.api_key)
@@ -237,7 +240,7 @@ def outputs_update(
 
 
 @router.delete("/{pk}/outputs/{platform}", response={204: None, **ERRORS}, auth=DELETE_OUTPUT)
-def outputs_delete(request: HttpRequest, pk: int, platform: str) -> Status[Any]:
+def outputs_delete(request: HttpRequest, pk: DatabaseId, platform: str) -> Status[Any]:
     output = output_get(pk, platform)
     try:
         services.output_delete(output=output)

@@ -19,6 +19,7 @@ from connections.audit import selectors as audit
 from connections.audit.display import masked
 from connections.audit.models import FailureGroup
 from connections.delivery.models import Delivery
+from connections.ids import DatabaseId
 
 router = Router(tags=["deliveries"])
 VIEW = token("read", "connections.view_delivery")
@@ -107,7 +108,7 @@ def _moment(field: str, value: str | None) -> datetime | None:
 @router.get("/deliveries", response={200: DeliveryPage, **ERRORS}, auth=VIEW)
 def deliveries_list(
     request: HttpRequest,
-    connection: int | None = None,
+    connection: DatabaseId | None = None,
     status: Delivery.Status | None = None,
     since: str | None = None,
     before: str | None = None,
@@ -128,7 +129,7 @@ def deliveries_list(
 
 
 @router.get("/deliveries/{delivery_id}", response={200: DeliveryDetail, **ERRORS}, auth=VIEW)
-def deliveries_read(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
+def deliveries_read(request: HttpRequest, delivery_id: DatabaseId) -> dict[str, Any]:
     row = Delivery.objects.select_related("output").filter(pk=delivery_id).first()
     if row is None:
         raise not_found("delivery")
@@ -176,7 +177,7 @@ def group_out(group: FailureGroup) -> dict[str, Any]:
 @router.get("/failure-groups", response={200: FailureGroupPage, **ERRORS}, auth=VIEW_GROUPS)
 def failure_groups_list(
     request: HttpRequest,
-    connection: int | None = None,
+    connection: DatabaseId | None = None,
     status: FailureGroup.Status | None = None,
     kind: FailureGroup.Kind | None = None,
     cursor: str | None = None,

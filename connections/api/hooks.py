@@ -19,6 +19,7 @@ from connections.api.schemas import Page, Strict
 from connections.hooks import selectors, services
 from connections.hooks.events import EVENTS
 from connections.hooks.models import HookDelivery, HookSubscription
+from connections.ids import DatabaseId
 
 router = Router(tags=["REST hooks"])
 VIEW = token("read", "connections.view_hooksubscription")
@@ -113,7 +114,7 @@ def delivery_out(delivery: HookDelivery) -> dict[str, Any]:
     }
 
 
-def subscription_get(request: HttpRequest, hook_id: int) -> HookSubscription:
+def subscription_get(request: HttpRequest, hook_id: DatabaseId) -> HookSubscription:
     """One of the caller's subscriptions; another person's answers 404, as if absent."""
     found = selectors.hook_subscriptions_for(user_of(request)).filter(pk=hook_id).first()
     if found is None:
@@ -144,12 +145,12 @@ def hooks_list(
 
 
 @router.get("/hooks/{hook_id}", response={200: HookOut, **ERRORS}, auth=VIEW)
-def hooks_read(request: HttpRequest, hook_id: int) -> dict[str, Any]:
+def hooks_read(request: HttpRequest, hook_id: DatabaseId) -> dict[str, Any]:
     return hook_out(subscription_get(request, hook_id))
 
 
 @router.patch("/hooks/{hook_id}", response={200: HookOut, **ERRORS}, auth=CHANGE)
-def hooks_update(request: HttpRequest, hook_id: int, payload: HookPatch) -> dict[str, Any]:
+def hooks_update(request: HttpRequest, hook_id: DatabaseId, payload: HookPatch) -> dict[str, Any]:
     subscription = subscription_get(request, hook_id)
     services.hook_subscription_update(
         subscription=subscription,
@@ -166,7 +167,7 @@ def hooks_update(request: HttpRequest, hook_id: int, payload: HookPatch) -> dict
 
 
 @router.delete("/hooks/{hook_id}", response={204: None, **ERRORS}, auth=DELETE)
-def hooks_delete(request: HttpRequest, hook_id: int) -> Status[None]:
+def hooks_delete(request: HttpRequest, hook_id: DatabaseId) -> Status[None]:
     """Unsubscribe: nothing more is sent to the target, waiting deliveries included."""
     services.hook_subscription_delete(subscription=subscription_get(request, hook_id))
     return Status(204, None)
@@ -175,7 +176,7 @@ def hooks_delete(request: HttpRequest, hook_id: int) -> Status[None]:
 @router.get("/hooks/{hook_id}/deliveries", response={200: HookDeliveryPage, **ERRORS}, auth=VIEW)
 def hooks_deliveries(
     request: HttpRequest,
-    hook_id: int,
+    hook_id: DatabaseId,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from connections.api.errors import ApiError
+from connections.ids import is_id
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -26,7 +27,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "pk" or not value.isdigit():
+        if kind != "pk" or not is_id(value):
             raise ValueError(text)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -18,6 +18,7 @@ from connections.api.schemas import Strict
 from connections.audit import selectors as audit
 from connections.audit import services
 from connections.audit.models import ReplayRun
+from connections.ids import DatabaseId
 
 router = Router(tags=["replay"])
 REPLAY = token("replay", "connections.replay_delivery")
@@ -27,7 +28,7 @@ MAX_IDS = 1000
 
 
 class SelectionIn(Strict):
-    ids: list[int] | None = Field(None, description=f"Row ids (at most {MAX_IDS}).")
+    ids: list[DatabaseId] | None = Field(None, description=f"Row ids (at most {MAX_IDS}).")
     filter: dict[str, str] | None = Field(
         None, description="The failed-send filters, as in GET /failed-sends."
     )
@@ -137,7 +138,7 @@ def discards_create(request: HttpRequest, payload: SelectionIn) -> Any:
 
 
 @router.get("/replays/{run_id}", response={200: RunOut, **ERRORS}, auth=VIEW)
-def replays_read(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def replays_read(request: HttpRequest, run_id: DatabaseId) -> dict[str, Any]:
     run = ReplayRun.objects.filter(pk=run_id).first()
     if run is None:
         raise not_found("replay run")

@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from connections.audit.models import ReplayRun
 from connections.delivery.models import FAILED_STATUSES, Delivery
 from connections.field_errors import FieldError
+from connections.ids import parse_id
 from connections.models import Connection, Platform
 
 Status = Delivery.Status
@@ -41,6 +42,13 @@ def _integer(field: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise SelectionError(field, f"expected a whole number, got {value[:40]!r}") from None
+
+
+def _id(field: str, value: str) -> int:
+    try:
+        return parse_id(field, value)
+    except FieldError as error:
+        raise SelectionError(field, error.message) from None
 
 
 def parse_moment(field: str, value: str) -> datetime:
@@ -96,8 +104,8 @@ def _before(rows: QuerySet[Delivery], value: str) -> QuerySet[Delivery]:
 
 
 FILTERS: dict[str, Callable[[QuerySet[Delivery], str], QuerySet[Delivery]]] = {
-    "connection": lambda rows, v: rows.filter(connection_id=_integer("connection", v)),
-    "group": lambda rows, v: rows.filter(failure_group_id=_integer("group", v)),
+    "connection": lambda rows, v: rows.filter(connection_id=_id("connection", v)),
+    "group": lambda rows, v: rows.filter(failure_group_id=_id("group", v)),
     "kind": lambda rows, v: rows.filter(failure_group__kind=v),
     "error_class": lambda rows, v: rows.filter(error_class=v),
     "status_code": lambda rows, v: rows.filter(last_status_code=_integer("status_code", v)),

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 
 from connections.audit import selectors, services
 from connections.audit.models import ReplayRun
+from connections.ids import is_id
 
 MAX_SELECTED = 1000
 
@@ -34,11 +35,10 @@ def to_confirm(
 def selection_of(request: HttpRequest) -> dict[str, Any]:
     """The rows a confirmation page acts on, as a ``ReplayRun`` records them."""
     if "ids" in request.GET:
-        try:
-            ids = [int(pk) for pk in request.GET["ids"].split(",") if pk.strip()]
-        except ValueError:
-            raise selectors.SelectionError("ids", "expected row ids separated by commas") from None
-        return {"ids": ids[:MAX_SELECTED]}
+        values = [pk for pk in request.GET["ids"].split(",") if pk.strip()]
+        if not all(is_id(pk) for pk in values):
+            raise selectors.SelectionError("ids", "expected row ids separated by commas")
+        return {"ids": [int(pk) for pk in values[:MAX_SELECTED]]}
     return {"filter": {k: v for k, v in request.GET.items() if k in selectors.FILTERS and v}}
 
 

@@ -11,6 +11,13 @@ from django.core.management import call_command
 from connections.checks import LOCAL_ENDPOINTS_IN_PRODUCTION, local_endpoints_check
 
 
+@pytest.fixture(autouse=True)
+def _a_deployment_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a deployment runs: whatever an earlier test in this process left in the environment
+    (the browser tests allow the ORM beside Playwright's loop) is not seen here."""
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+
+
 def deploy_check_output() -> str:
     out, err = StringIO(), StringIO()
     call_command("check", "--deploy", stdout=out, stderr=err)
