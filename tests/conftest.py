@@ -182,3 +182,16 @@ def _fresh_throttles() -> Iterator[None]:
     caches = {name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()}
     with override_settings(CACHES=caches):
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On SQLite the test database is a file of this run (each xdist worker its own), not
+    memory: the Celery workers and web servers that integration tests start open it, as
+    ``make run``'s web, worker and beat share ``.local/db.sqlite3``."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")

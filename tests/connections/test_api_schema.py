@@ -69,3 +69,21 @@ def test_the_api_answers_every_generated_request_without_a_server_error(
     case: Any, seeded: str
 ) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded}"}, checks=CHECKS)
+
+
+def test_no_two_schemas_of_the_api_share_a_name() -> None:
+    """The OpenAPI document keys its components by class name: two ``CheckOut`` classes (a
+    connectivity check and a readiness check) once made POST /tests promise the wrong shape."""
+    from ninja import Schema
+
+    from mpbraze.api import api
+
+    def ours(base: type) -> Iterator[type]:
+        for child in base.__subclasses__():
+            if child.__module__.startswith(("connections.", "mapping.", "mpbraze.")):
+                yield child
+            yield from ours(child)
+
+    api.get_openapi_schema()  # every router imported
+    names = [schema.__name__ for schema in set(ours(Schema))]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
