@@ -228,17 +228,28 @@ if BROKER_SCHEME not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyam
 # below it (MPBRAZE_MAX_COUNTDOWN_SECONDS), longer waits live in the database. RabbitMQ
 # re-delivers when the worker's connection closes, and needs no such timeout.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
-if BROKER_SCHEME == "filesystem":
-    _broker_dir = LOCAL_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control
+
+
+def filesystem_broker_options(folder: Path) -> dict[str, object]:
+    """kombu's filesystem transport in ``folder``, made if needed; every process of one
+    installation (web, worker, beat) must name the same folder."""
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # kombu's default is ./control
         "store_processed": False,
+        # kombu looks for new messages once a second by default: a connectivity check or a
+        # replay then waits up to that long for its worker. A folder listing costs little.
+        "polling_interval": 0.2,
     }
+
+
+if BROKER_SCHEME == "filesystem":
+    BROKER_DIR = Path(env.str("MPBRAZE_BROKER_DIR", default=str(LOCAL_DIR / "broker")))
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 elif BROKER_SCHEME.startswith("redis"):
     # Short socket timeouts: a publish from a web request must fail fast when Redis is down
     # (the sweeper enqueues later), never hold the request past the client's patience.

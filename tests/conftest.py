@@ -22,6 +22,7 @@ from connections.models import BrazeOutput, Connection
 from connections.roles import AUDITOR, MARKETER, OPS
 from connections.validation import OutputDraft
 from mapping.settings import OutputSettings
+from mpbraze.settings import filesystem_broker_options
 
 pytest_plugins = ["tests.mparticle_sdk"]
 
@@ -100,15 +101,8 @@ def _private_task_queue(tmp_path_factory: pytest.TempPathFactory) -> None:
     app.conf.task_default_queue = TEST_QUEUE
     if app.conf.broker_url.startswith("filesystem"):
         folder = tmp_path_factory.mktemp("broker")
-        (folder / "processed").mkdir()
-        (folder / "control").mkdir()
-        app.conf.broker_transport_options = {
-            "data_folder_in": str(folder),
-            "data_folder_out": str(folder),
-            "processed_folder": str(folder / "processed"),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        }
+        app.conf.broker_transport_options = filesystem_broker_options(folder)
+        settings.BROKER_DIR = folder  # workers started by integration tests share it
 
 
 @pytest.fixture(autouse=True, scope="session")

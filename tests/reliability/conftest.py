@@ -18,8 +18,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from mpbraze.celery import app
 from tests.conftest import TEST_QUEUE
-from tests.services import redis_url, require_broker, require_postgresql
+from tests.services import redis_url, require_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_TIMINGS = {
@@ -31,6 +32,8 @@ FAST_TIMINGS = {
 
 def _database_url() -> str:
     db = connection.settings_dict
+    if connection.vendor == "sqlite":  # the test database is a file (tests/conftest.py)
+        return f"sqlite:///{db['NAME']}"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
@@ -38,15 +41,17 @@ def _database_url() -> str:
 def worker_environment(name: str, *, broker_url: str | None = None) -> dict[str, str]:
     """The worker's settings: this test run's database and queue; ``broker_url`` (a Redis that
     a fault test controls) as both broker and Redis, else the test process's own broker
-    (RabbitMQ in ``make test-rabbitmq``) and Redis."""
-    from mpbraze.celery import app
-
+    (RabbitMQ in ``make test-rabbitmq``, the filesystem one on the embedded default) and
+    Redis (none on the embedded default)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     env.update(FAST_TIMINGS)
+    broker = broker_url or str(app.conf.broker_url)
+    if broker.startswith("filesystem"):
+        env["MPBRAZE_BROKER_DIR"] = str(settings.BROKER_DIR)
     env.update(
         DATABASE_URL=_database_url(),
-        REDIS_URL=broker_url or redis_url(),
-        CELERY_BROKER_URL=broker_url or str(app.conf.broker_url),
+        REDIS_URL=broker_url or os.environ.get("REDIS_URL", ""),
+        CELERY_BROKER_URL=broker,
         MPBRAZE_CELERY_QUEUE=TEST_QUEUE,
         MPBRAZE_ENCRYPTION_KEYS=",".join(settings.MPBRAZE_ENCRYPTION_KEYS),
         SECRET_KEY=settings.SECRET_KEY,
@@ -106,11 +111,18 @@ class WorkerProcess:
             self.process.kill()
 
 
+def require_worker_services() -> None:
+    """What the test process runs on must answer: on the embedded default (SQLite, the
+    filesystem broker) nothing more; on PostgreSQL, Redis and the broker as in production."""
+    if connection.vendor == "postgresql" or os.environ.get("REDIS_URL"):
+        redis_url()
+    if connection.vendor == "postgresql" or not str(app.conf.broker_url).startswith("filesystem"):
+        require_broker()
+
+
 @pytest.fixture
 def start_worker(transactional_db: None) -> Iterator[Callable[..., WorkerProcess]]:
-    require_postgresql()
-    redis_url()
-    require_broker()
+    require_worker_services()
     started: list[WorkerProcess] = []
 
     def start(name: str = "w1", *, beat: bool = True) -> WorkerProcess:
