@@ -23,4 +23,5 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
-forwarded_allow_ips = "*"  # only the proxy reaches web on the compose network
+# X-Forwarded-Proto and -For count only from the proxy: gunicorn reads FORWARDED_ALLOW_IPS
+# (default 127.0.0.1,::1); docker-compose.yml gives the proxy's fixed address.

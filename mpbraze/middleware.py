@@ -1,4 +1,5 @@
-"""Requests refused before any view: a NUL in the path or the query string.
+"""Requests refused before any view (a NUL in the path or the query string), and the bodies
+of refused requests read out so the connection stays usable.
 
 No URL of the product has a NUL in it, and PostgreSQL refuses one in any text it is given, so
 a view that looks a path segment or a filter value up would fail with a 500. Refused here with
@@ -16,6 +17,35 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from connections.inbound.errors import bad_request
 
 MESSAGE = "The address contains a NUL character (%00), which no page or API accepts."
+# Bodies up to this size are read out after an early refusal; the largest the app takes is
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and deploy/nginx.conf refuses anything bigger.
+DRAIN_MAX_BYTES = 4 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+class DrainUnreadBodyMiddleware:
+    """Reads what a refused request left of its body (a 401, 403 or 413 answered from the
+    headers, a CSRF failure, a redirect). gunicorn discards at most 64 KiB of an unread body
+    before the next request on a kept-alive connection; past that it closes the connection
+    after answering as if it stayed open, and the client's (or nginx's) next request on it
+    fails. Outermost, so every refusal below it is covered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        _drain(request)
+        return response
+
+
+def _drain(request: HttpRequest) -> None:
+    stream = getattr(request, "_stream", None)
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if stream is None or not length.isdigit() or not 0 < int(length) <= DRAIN_MAX_BYTES:
+        return
+    while stream.read(CHUNK):  # the stream stops at Content-Length; b"" once read
+        pass
 
 
 class RefuseNulMiddleware:

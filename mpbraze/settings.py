@@ -86,6 +86,7 @@ if importlib.util.find_spec("devtools") is not None:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    "mpbraze.middleware.DrainUnreadBodyMiddleware",  # a refused body never breaks keep-alive
     "django.middleware.security.SecurityMiddleware",
     # Static files under gunicorn: hashed names cached for a year, gzip; from STATIC_ROOT.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -170,7 +171,9 @@ STORAGES = {
 }
 
 # Security: strict in production, relaxed only where DEBUG says this is a developer's machine.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Whether a request came over HTTPS is the WSGI server's answer (wsgi.url_scheme): gunicorn
+# takes X-Forwarded-Proto only from the addresses in FORWARDED_ALLOW_IPS (the proxy's), so a
+# client's own header is never believed (SECURE_PROXY_SSL_HEADER would trust anyone's).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Container health checks and scrapes call these over plain HTTP from inside, behind the proxy.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

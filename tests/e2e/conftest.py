@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,40 +19,17 @@ CHROMIUM_FLAGS = [
 ]
 
 
-ALLOW_ASYNC = "DJANGO_ALLOW_ASYNC_UNSAFE"
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    """Playwright's sync API runs an event loop, so Django's async-safety check must allow the
-    ORM from a browser test's setup to the end of its teardown (fixtures included), and only
-    then: ``check --deploy`` reports the variable (async.E001) to any test that runs later."""
-    item.stash[_previous] = os.environ.get(ALLOW_ASYNC)
-    os.environ[ALLOW_ASYNC] = "true"
-    return (yield)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    try:
-        return (yield)
-    finally:
-        previous = item.stash.get(_previous, None)
-        if previous is None:
-            os.environ.pop(ALLOW_ASYNC, None)
-        else:
-            os.environ[ALLOW_ASYNC] = previous
-
-
-_previous = pytest.StashKey[str | None]()
-
-
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """One Chromium for the session. Playwright's sync API keeps an asyncio loop running in
+    this thread while it lives, so Django's async-safety check must allow the ORM for that
+    long, and no longer: the variable is restored when the browser closes (and the
+    ``check --deploy`` tests clear it for themselves, async.E001 would name it)."""
     path = chromium_path()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as environment, sync_playwright() as playwright:
+        environment.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()

@@ -84,7 +84,7 @@ def service(spec: dict[str, Any], name: str, swaps: Mapping[str, str]) -> Servic
 
 def _swap(text: str, swaps: Mapping[str, str]) -> str:
     for inside, outside in swaps.items():
-        if inside.startswith("/") or ":" in inside:
+        if inside.startswith("/") or ":" in inside or text == inside:  # paths, hosts, addresses
             text = text.replace(inside, outside)
     return text
 

@@ -26,6 +26,7 @@ from tests.reliability.processes import (
 
 ALLOWED_HOST = "mpbraze.example.com"
 PROXY_HEADERS = {"Host": ALLOWED_HOST, "X-Forwarded-Proto": "https"}
+PROXY_ADDRESS = "172.30.0.10"  # the proxy's fixed address on the compose network
 
 
 def interpolation_variables() -> dict[str, str]:
@@ -52,6 +53,7 @@ class Stack:
             "/tmp/mpbraze/metrics": str(tmp / "metrics"),
             "/tmp/mpbraze/beat": str(tmp / "beat"),
             "127.0.0.1:8000": f"{LOOPBACK}:{self.port}",
+            PROXY_ADDRESS: LOOPBACK,  # nginx reaches gunicorn from loopback here
         }
         self.queue = queue
         self.running: dict[str, tuple[subprocess.Popen[str], _Output]] = {}
