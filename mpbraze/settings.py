@@ -67,6 +67,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 if not DEBUG and not env.str("ALLOWED_HOSTS", default="").strip():
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "mpbraze.csrf.csrf_failure"  # the product's 403 page, not Django's
 
 INSTALLED_APPS = [
     "mpbraze.apps.AuditAdminConfig",  # django.contrib.admin with the audit site

@@ -75,3 +75,16 @@ def test_an_unhandled_error_answers_the_products_500_page(settings: SettingsWrap
     response = Client(raise_request_exception=False).get("/boom/")
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_a_form_refused_by_the_csrf_check_answers_the_products_page(marketer: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(marketer)
+    response = client.post(reverse("connection_create"), {"name": "Shop"})
+    page = response.content.decode()
+
+    assert response.status_code == 403
+    assert "<title>Form expired · mpbraze</title>" in page
+    assert "Go back, reload the page and send the form again." in page
+    assert "DEBUG=True" not in page
+    assert "Sign out marketer" in page  # the product's header, as on every page
