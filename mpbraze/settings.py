@@ -187,9 +187,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Throttling of failed authentications (connections.throttle; counted in Redis, or in the
-# process's memory without REDIS_URL). 0 turns a limit off. Sign-ins (/login/, /admin/login/),
-# per 15 minutes: failures of one username from one address; from one address for any username;
-# of one username from anywhere (addresses the user signed in from before are spared).
+# process's memory without REDIS_URL) in sliding windows: at most the limit in any 15 minutes or
+# any minute. 0 turns a limit off. Sign-ins (/login/, /admin/login/), per 15 minutes: failures
+# of one username from one address; from one address for any username; of one username from
+# anywhere (addresses the user signed in from before are spared).
 MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES = env.int("MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES", default=10)
 MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES = env.int(
     "MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES", default=50
@@ -204,6 +205,11 @@ MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE = env.int(
 )
 MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
     "MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE", default=600
+)
+# Wrong secrets for one key from all addresses together; over it a wrong secret gets 429 instead
+# of 403, and the right secret is still accepted (ten of mParticle's addresses at the key limit).
+MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE", default=600
 )
 # Proxies in front of mpbraze that append the client's address to X-Forwarded-For (0: clients
 # connect directly, REMOTE_ADDR is theirs). Behind one proxy, 1: else every client would share

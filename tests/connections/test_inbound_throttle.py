@@ -1,5 +1,5 @@
-"""Inbound API: wrong credentials are throttled per key at one address and per address, in
-sliding windows."""
+"""Inbound API: wrong credentials are throttled per key at one address, per address and per key
+from all addresses (that limit never refuses the right secret), in sliding windows."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def sender(connection: Connection) -> Sender:
 def limits(settings: Any) -> None:
     settings.MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE = 60
     settings.MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = 600
+    settings.MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = 600
 
 
 def post(sender: Sender, secret: str, address: str, key: str = "") -> Any:
@@ -122,3 +123,42 @@ def test_the_inbound_throttle_reopens_when_its_retry_after_says(
     at(monkeypatch, BOUNDARY + 60)
 
     assert post(sender, sender.secret, ATTACKER).status_code == 202
+
+
+def test_wrong_secrets_for_one_key_from_many_addresses_end_in_429_at_the_key_limit(
+    sender: Sender, settings: Any
+) -> None:
+    settings.MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = 100
+    addresses = [f"192.0.2.{n}" for n in range(1, 51)]
+    statuses = [
+        post(sender, f"guess-{n}", address).status_code for n in range(3) for address in addresses
+    ]
+
+    assert statuses == [403] * 100 + [429] * 50
+    refused = post(sender, "guess", "192.0.2.200")
+    assert 1 <= int(refused["Retry-After"]) <= 65
+    [error] = refused.json()["errors"]
+    assert error["code"] == "TOO_MANY_REQUESTS"
+    assert error["message"].startswith("Too many requests with a wrong secret for this inbound key")
+
+
+def test_the_right_secret_is_accepted_from_any_address_while_its_key_is_over_the_key_limit(
+    sender: Sender, settings: Any
+) -> None:
+    settings.MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = 100
+    for n in range(120):
+        post(sender, f"guess-{n}", f"192.0.2.{n % 60 + 1}")
+    assert post(sender, "guess", "192.0.2.1").status_code == 429
+
+    assert post(sender, sender.secret, "192.0.2.1").status_code == 202
+    assert post(sender, sender.secret, "192.0.2.250").status_code == 202
+    assert post(sender, sender.secret, MPARTICLE).status_code == 202
+
+
+def test_the_key_limit_of_one_key_leaves_other_keys_alone(sender: Sender, settings: Any) -> None:
+    settings.MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = 100
+    other = Sender(Client(), services.connection_create(name="Other")[0])
+    for n in range(101):
+        post(sender, f"guess-{n}", f"192.0.2.{n % 60 + 1}")
+
+    assert post(other, "stale-secret", "192.0.2.1").status_code == 403
