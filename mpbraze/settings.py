@@ -211,6 +211,14 @@ MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
 MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = env.int(
     "MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE", default=600
 )
+# REST API, per minute: bad bearer tokens from one address; bad tokens naming one token's prefix
+# from all addresses. A valid token is never refused (it is checked first, not counted).
+MPBRAZE_API_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_API_AUTH_ADDRESS_FAILURES_PER_MINUTE", default=60
+)
+MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE", default=20
+)
 # Proxies in front of mpbraze that append the client's address to X-Forwarded-For (0: clients
 # connect directly, REMOTE_ADDR is theirs). Behind one proxy, 1: else every client would share
 # the proxy's address and its throttles.
