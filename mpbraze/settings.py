@@ -191,9 +191,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Throttling of failed authentications (connections.throttle; counted in Redis, or in the
-# process's memory without REDIS_URL). 0 turns a limit off. Sign-ins (/login/, /admin/login/),
-# per 15 minutes: failures of one username from one address; from one address for any username;
-# of one username from anywhere (addresses the user signed in from before are spared).
+# process's memory without REDIS_URL) in sliding windows: at most the limit in any 15 minutes or
+# any minute. 0 turns a limit off. Sign-ins (/login/, /admin/login/), per 15 minutes: failures
+# of one username from one address; from one address for any username; of one username from
+# anywhere (addresses the user signed in from before are spared).
 MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES = env.int("MPBRAZE_LOGIN_FAILURES_PER_15_MINUTES", default=10)
 MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES = env.int(
     "MPBRAZE_LOGIN_ADDRESS_FAILURES_PER_15_MINUTES", default=50
@@ -208,6 +209,19 @@ MPBRAZE_INBOUND_AUTH_FAILURES_PER_MINUTE = env.int(
 )
 MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
     "MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE", default=600
+)
+# Wrong secrets for one key from all addresses together; over it a wrong secret gets 429 instead
+# of 403, and the right secret is still accepted (ten of mParticle's addresses at the key limit).
+MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE", default=600
+)
+# REST API, per minute: bad bearer tokens from one address; bad tokens naming one token's prefix
+# from all addresses. A valid token is never refused (it is checked first, not counted).
+MPBRAZE_API_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_API_AUTH_ADDRESS_FAILURES_PER_MINUTE", default=60
+)
+MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE", default=20
 )
 # Proxies in front of mpbraze that append the client's address to X-Forwarded-For (0: clients
 # connect directly, REMOTE_ADDR is theirs). Behind one proxy, 1: else every client would share

@@ -1,8 +1,10 @@
 """Bearer-token authentication for the REST API, with each operation's scope and role
 permissions: ``auth=token("write", "connections.change_connection")``.
 
-401 when the token is missing, unknown, revoked or expired (or its user inactive); 403 when
-the token lacks the scope or its user the permission, naming which.
+401 when the token is missing, unknown, revoked or expired (or its user inactive); 429 when too
+many such tokens came from the address or named the token's prefix (``auth_throttle``; a valid
+token is never refused); 403 when the token lacks the scope or its user the permission, naming
+which.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from connections.api.auth_throttle import api_auth_failure
 from connections.api.errors import ApiError
 from connections.api.models import ApiToken
 from connections.api.tokens import api_token_authenticate
@@ -27,6 +30,7 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         found = api_token_authenticate(token)
         if found is None:
+            api_auth_failure(request, token)  # a 429 once too many bad tokens came
             return None
         if self.scope not in found.scopes:
             raise ApiError(

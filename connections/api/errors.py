@@ -27,6 +27,7 @@ CODES = {
     "too_large": "The body is over the size limit.",
     "unauthenticated": "No token, or a token that is unknown, revoked or expired.",
     "forbidden": "The token's scope or its user's role does not allow this.",
+    "throttled": "Too many bad tokens from this address or for this token; see Retry-After.",
     "not_found": "No such object.",
     "conflict": "The request clashes with the object's current state.",
     "unavailable": "A dependency (such as the task queue) is down; try again.",
@@ -47,10 +48,19 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """An answer other than success: status, and one or more (code, message, field)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.items = [{"code": code, "message": message, "field": field}]
+        self.headers = dict(headers or {})
 
     @classmethod
     def invalid(cls, errors: Mapping[str, Iterable[str]], *, prefix: str = "") -> ApiError:
@@ -99,7 +109,10 @@ def _answer(request: HttpRequest, status: int, items: list[dict[str, Any]]) -> H
 
 
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _answer(request, exc.status, exc.items)
+    response = _answer(request, exc.status, exc.items)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def _field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:

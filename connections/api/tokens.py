@@ -74,6 +74,12 @@ def api_token_create(
     return token, f"{PREFIX}_{prefix}_{secret}"
 
 
+def token_prefix(raw: str) -> str:
+    """The prefix a well-formed token names (the row it would be), else ``""``."""
+    found = TOKEN.match(raw.strip())
+    return found[1] if found else ""
+
+
 def api_token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken | None:
     """The usable token ``raw`` names (its user active), or None; notes when it was used."""
     found = TOKEN.match(raw.strip())

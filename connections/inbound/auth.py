@@ -12,7 +12,7 @@ from typing import Final
 
 from django.http import HttpRequest
 
-from connections.inbound.auth_throttle import auth_throttle
+from connections.inbound.auth_throttle import auth_failure, auth_throttle
 from connections.inbound.errors import Refusal
 from connections.models import Connection
 from connections.services import inbound_secret_matches
@@ -37,8 +37,7 @@ def authenticate(request: HttpRequest) -> Connection:
     throttle = auth_throttle(request, key)  # a 429 after too many wrong secrets
     connection = Connection.objects.filter(inbound_key=key).first()
     if connection is None or not inbound_secret_matches(connection, secret):
-        throttle.record_failure()
-        raise _forbidden()
+        raise auth_failure(throttle) or _forbidden()
     return connection
 
 
