@@ -17,6 +17,7 @@ from connections.models import (
     FailureGroup,
     InboundBatch,
     Platform,
+    platform_order,
 )
 from connections.validation import SiblingOutput
 from mapping.models import MappingIssue
@@ -24,7 +25,7 @@ from mapping.models import MappingIssue
 
 def connections_for_dashboard() -> QuerySet[Connection]:
     return Connection.objects.prefetch_related(
-        Prefetch("outputs", queryset=BrazeOutput.objects.order_by("platform"))
+        Prefetch("outputs", queryset=BrazeOutput.objects.order_by(platform_order()))
     )
 
 

@@ -40,7 +40,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ids = [c.pk for c in connections]
     since = timezone.now() - timedelta(hours=24)
     counts = selectors.delivery_counts(ids, since=since)
-    checks = check_selectors.latest_check_by_connection(ids)
+    checks = check_selectors.last_test_by_connection(ids)
     health = connections_health(connections)
     sparklines = glance.connections_sparklines(ids)
     rows = [
@@ -84,6 +84,10 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "counts": selectors.delivery_counts([connection.pk], since=since)[connection.pk],
         "since": since,
         "health": connections_health([connection])[connection.pk],
+        "last_tests": {
+            check.output.platform: check
+            for check in check_selectors.connection_latest_checks(connection)
+        },
         **_glance_and_onboarding(request, connection),
     }
     return render(request, "connections/connection_detail.html", context)
@@ -135,7 +139,7 @@ def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("connection_detail", pk=pk)
     if request.method == "POST":
         services.connection_resume(connection=connection)
-        messages.success(request, "Forwarding resumed: the queued rows are being sent.")
+        messages.success(request, "Forwarding resumed: the waiting objects are being sent.")
         return redirect("connection_detail", pk=pk)
     context = {"connection": connection, "cancel_url": connection.get_absolute_url()}
     return render(request, "connections/confirm_resume.html", context)
