@@ -14,21 +14,21 @@ from connections.probes.checks import readiness_checks
 router = Router(tags=["health"])
 
 
-class CheckOut(Schema):
+class ReadinessCheckOut(Schema):
     name: str
     ok: bool
     detail: str
 
 
-class HealthOut(Schema):
+class ReadinessOut(Schema):
     status: str
     failing: list[str]
-    checks: list[CheckOut]
+    checks: list[ReadinessCheckOut]
 
 
 @router.get(
     "/health",
-    response={200: HealthOut, 503: HealthOut, **ERRORS},
+    response={200: ReadinessOut, 503: ReadinessOut, **ERRORS},
     auth=token("read", "connections.view_connection"),
 )
 def health(request: HttpRequest) -> Status[Any]:
