@@ -59,6 +59,7 @@ class Connection(models.Model):
         permissions = [
             ("test_connection", "Can run connectivity tests"),
             ("preview_mapping", "Can preview the mapping of a batch"),
+            ("retry_connection", "Can send objects waiting for a retry now"),
         ]
 
     def __str__(self) -> str:

@@ -138,3 +138,37 @@ def connection_top_mapping_issues(
     connection: Connection, *, limit: int = 5
 ) -> QuerySet[MappingIssue]:
     return connection.mapping_issues.select_related("output").order_by("-count")[:limit]
+
+
+@dataclass(frozen=True)
+class HistoryNote:
+    """A line of a connection's history worth showing on its page."""
+
+    text: str
+    at: datetime
+    by: str
+
+
+def connection_last_retry_now(connection: Connection) -> HistoryNote | None:
+    """The latest "Retry now" recorded in the connection's history (who, when, how many)."""
+    from connections.delivery.retry import RETRY_NOW
+
+    row = (
+        Connection.history.filter(id=connection.pk, history_change_reason__startswith=RETRY_NOW)
+        .select_related("history_user")
+        .order_by("-history_date")
+        .first()
+    )
+    if row is None:
+        return None
+    by = row.history_user.get_username() if row.history_user else "mpbraze"
+    return HistoryNote(text=row.history_change_reason, at=row.history_date, by=by)
+
+
+def connection_objects_waiting_later(connection: Connection) -> int:
+    """Queued objects whose next attempt is still to come: what Retry now would make due."""
+    return Delivery.objects.filter(
+        connection_id=connection.pk,
+        status=Delivery.Status.QUEUED,
+        next_attempt_at__gt=timezone.now(),
+    ).count()

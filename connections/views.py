@@ -10,11 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import glance, instances, onboarding, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
+from connections.delivery import retry
 from connections.forms import (
     BrazeOutputForm,
     ConnectionCreateForm,
@@ -98,6 +99,8 @@ def _glance_and_onboarding(request: HttpRequest, connection: Connection) -> dict
     return {
         "glance": glance.server_output_glance(server) if server else None,
         "onboarding": onboarding.connection_onboarding(connection),
+        "waiting_later": selectors.connection_objects_waiting_later(connection),
+        "last_retry_now": selectors.connection_last_retry_now(connection),
         "inbound": onboarding.inbound_endpoint(request),
     }
 
@@ -143,6 +146,17 @@ def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("connection_detail", pk=pk)
     context = {"connection": connection, "cancel_url": connection.get_absolute_url()}
     return render(request, "connections/confirm_resume.html", context)
+
+
+@allowed("connections.retry_connection")
+@require_POST
+def connection_retry_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send every object waiting for a retry now, not at its scheduled time."""
+    connection = get_object_or_404(Connection, pk=pk)
+    done = retry.connection_retry_now(connection=connection, user=request.user)
+    objects = f"{done.objects} waiting object{'' if done.objects == 1 else 's'}"
+    messages.success(request, f"Retry now: {objects} will be sent at once.")
+    return redirect("connection_detail", pk=pk)
 
 
 @allowed("connections.delete_connection")

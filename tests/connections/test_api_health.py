@@ -56,3 +56,6 @@ def test_the_openapi_document_describes_health_and_its_states(client: Client) ->
     health = schemas["ConnectionHealthOut"]
     assert health["properties"]["state"]["enum"] == list(STATES)
     assert set(health["required"]) >= {"state", "reason", "since"}
+    assert (
+        "/api/v1/connections/{pk}/retry-now" in client.get("/api/v1/openapi.json").json()["paths"]
+    )
