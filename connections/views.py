@@ -154,8 +154,11 @@ def connection_retry_now(request: HttpRequest, pk: int) -> HttpResponse:
     """Send every object waiting for a retry now, not at its scheduled time."""
     connection = get_object_or_404(Connection, pk=pk)
     done = retry.connection_retry_now(connection=connection, user=request.user)
-    objects = f"{done.objects} waiting object{'' if done.objects == 1 else 's'}"
-    messages.success(request, f"Retry now: {objects} will be sent at once.")
+    if not done.objects:
+        messages.info(request, "Retry now: no object was waiting for a later attempt.")
+    else:
+        objects = f"{done.objects} waiting object{'' if done.objects == 1 else 's'}"
+        messages.success(request, f"Retry now: {objects} will be sent at once.")
     return redirect("connection_detail", pk=pk)
 
 
