@@ -85,12 +85,22 @@ class OutputGlance:
     queue_depth: int  # every waiting row, however old
     last_sent_at: datetime | None
     issues_by_kind: list[IssueKindTotal] = field(default_factory=list)
+    retrying: int = 0  # waiting objects that failed at least once: not delivered (yet)
+
+    @property
+    def not_delivered(self) -> int:
+        return self.series.failed + self.retrying
+
+    @property
+    def attempted(self) -> int:
+        """Objects sent, failed or waiting for a retry: what the failure rate divides by."""
+        return self.series.sent + self.not_delivered
 
     @property
     def failure_rate(self) -> float | None:
-        """Failed / (sent + failed) over the window; ``None`` when nothing was finished."""
-        finished = self.series.sent + self.series.failed
-        return self.series.failed / finished if finished else None
+        """(Failed + waiting for a retry) / (sent + failed + waiting for a retry) over the
+        window; ``None`` when nothing was tried yet."""
+        return self.not_delivered / self.attempted if self.attempted else None
 
     @property
     def failure_percent(self) -> float | None:
@@ -128,8 +138,8 @@ def connections_sparklines(
 def server_output_glance(
     output: BrazeOutput, *, now: datetime | None = None, days: int = 7
 ) -> OutputGlance:
-    """One Server output's last ``days`` (today included) by hour, its queue depth, last send
-    and mapping issues by kind: 5 queries."""
+    """One Server output's last ``days`` (today included) by hour, its queue depth, the
+    objects waiting for a retry, last send and mapping issues by kind: 6 queries."""
     window = day_window(now or timezone.now(), days)
     # Every outbox row of a connection is for its one Server output (and goes with it), and
     # the connection leads the outbox's indexes: select by connection.
@@ -144,6 +154,7 @@ def server_output_glance(
         queue_depth=sum(n for _, _, n in waiting),
         last_sent_at=_last_sent(rows),
         issues_by_kind=output_issues_by_kind(output),
+        retrying=_retrying(rows).count(),
     )
 
 
@@ -184,6 +195,11 @@ def _failed(rows: QuerySet[Delivery], since: datetime) -> QuerySet[Delivery]:
 def _waiting(rows: QuerySet[Delivery]) -> QuerySet[Delivery]:
     # No time bound: the queue is what it is, and its older rows count in the queue depth.
     return rows.filter(status__in=WAITING_STATUSES)
+
+
+def _retrying(rows: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    # Failed before and queued again: Braze has not taken them, however old they are.
+    return rows.filter(status__in=WAITING_STATUSES, attempts__gt=0)
 
 
 def _last_sent(rows: QuerySet[Delivery]) -> datetime | None:

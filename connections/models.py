@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -59,6 +59,7 @@ class Connection(models.Model):
         permissions = [
             ("test_connection", "Can run connectivity tests"),
             ("preview_mapping", "Can preview the mapping of a batch"),
+            ("retry_connection", "Can send objects waiting for a retry now"),
         ]
 
     def __str__(self) -> str:
@@ -92,6 +93,13 @@ class Platform(models.TextChoices):
 
 
 APP_PLATFORMS = (Platform.IOS, Platform.ANDROID, Platform.WEB)
+
+
+def platform_order() -> Case:
+    """iOS, Android, Web, Server: the order outputs are listed in on every page and answer
+    (``order_by(platform_order())``; the field's own order is alphabetical)."""
+    whens = [When(platform=p, then=Value(n)) for n, p in enumerate(Platform.values)]
+    return Case(*whens, default=Value(len(whens)), output_field=models.IntegerField())
 
 
 class BrazeOutput(models.Model):
@@ -224,4 +232,5 @@ __all__ = [
     "Platform",
     "ReplayRun",
     "WorkerHeartbeat",
+    "platform_order",
 ]

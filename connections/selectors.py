@@ -17,6 +17,7 @@ from connections.models import (
     FailureGroup,
     InboundBatch,
     Platform,
+    platform_order,
 )
 from connections.validation import SiblingOutput
 from mapping.models import MappingIssue
@@ -24,7 +25,7 @@ from mapping.models import MappingIssue
 
 def connections_for_dashboard() -> QuerySet[Connection]:
     return Connection.objects.prefetch_related(
-        Prefetch("outputs", queryset=BrazeOutput.objects.order_by("platform"))
+        Prefetch("outputs", queryset=BrazeOutput.objects.order_by(platform_order()))
     )
 
 
@@ -137,3 +138,37 @@ def connection_top_mapping_issues(
     connection: Connection, *, limit: int = 5
 ) -> QuerySet[MappingIssue]:
     return connection.mapping_issues.select_related("output").order_by("-count")[:limit]
+
+
+@dataclass(frozen=True)
+class HistoryNote:
+    """A line of a connection's history worth showing on its page."""
+
+    text: str
+    at: datetime
+    by: str
+
+
+def connection_last_retry_now(connection: Connection) -> HistoryNote | None:
+    """The latest "Retry now" recorded in the connection's history (who, when, how many)."""
+    from connections.delivery.retry import RETRY_NOW
+
+    row = (
+        Connection.history.filter(id=connection.pk, history_change_reason__startswith=RETRY_NOW)
+        .select_related("history_user")
+        .order_by("-history_date")
+        .first()
+    )
+    if row is None:
+        return None
+    by = row.history_user.get_username() if row.history_user else "mpbraze"
+    return HistoryNote(text=row.history_change_reason, at=row.history_date, by=by)
+
+
+def connection_objects_waiting_later(connection: Connection) -> int:
+    """Queued objects whose next attempt is still to come: what Retry now would make due."""
+    return Delivery.objects.filter(
+        connection_id=connection.pk,
+        status=Delivery.Status.QUEUED,
+        next_attempt_at__gt=timezone.now(),
+    ).count()

@@ -17,6 +17,7 @@ urlpatterns = [
         name="connection_rotate_secret",
     ),
     path("connections/<id:pk>/resume/", views.connection_resume, name="connection_resume"),
+    path("connections/<id:pk>/retry-now/", views.connection_retry_now, name="connection_retry_now"),
     path("connections/<id:pk>/test/", checks.connection_test, name="connection_test"),
     path("connections/<id:pk>/checks/", checks.connection_checks, name="connection_checks"),
     path(

@@ -10,11 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import glance, instances, onboarding, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
+from connections.delivery import retry
 from connections.forms import (
     BrazeOutputForm,
     ConnectionCreateForm,
@@ -40,7 +41,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ids = [c.pk for c in connections]
     since = timezone.now() - timedelta(hours=24)
     counts = selectors.delivery_counts(ids, since=since)
-    checks = check_selectors.latest_check_by_connection(ids)
+    checks = check_selectors.last_test_by_connection(ids)
     health = connections_health(connections)
     sparklines = glance.connections_sparklines(ids)
     rows = [
@@ -84,6 +85,10 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "counts": selectors.delivery_counts([connection.pk], since=since)[connection.pk],
         "since": since,
         "health": connections_health([connection])[connection.pk],
+        "last_tests": {
+            check.output.platform: check
+            for check in check_selectors.connection_latest_checks(connection)
+        },
         **_glance_and_onboarding(request, connection),
     }
     return render(request, "connections/connection_detail.html", context)
@@ -94,6 +99,8 @@ def _glance_and_onboarding(request: HttpRequest, connection: Connection) -> dict
     return {
         "glance": glance.server_output_glance(server) if server else None,
         "onboarding": onboarding.connection_onboarding(connection),
+        "waiting_later": selectors.connection_objects_waiting_later(connection),
+        "last_retry_now": selectors.connection_last_retry_now(connection),
         "inbound": onboarding.inbound_endpoint(request),
     }
 
@@ -135,10 +142,24 @@ def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("connection_detail", pk=pk)
     if request.method == "POST":
         services.connection_resume(connection=connection)
-        messages.success(request, "Forwarding resumed: the queued rows are being sent.")
+        messages.success(request, "Forwarding resumed: the waiting objects are being sent.")
         return redirect("connection_detail", pk=pk)
     context = {"connection": connection, "cancel_url": connection.get_absolute_url()}
     return render(request, "connections/confirm_resume.html", context)
+
+
+@allowed("connections.retry_connection")
+@require_POST
+def connection_retry_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send every object waiting for a retry now, not at its scheduled time."""
+    connection = get_object_or_404(Connection, pk=pk)
+    done = retry.connection_retry_now(connection=connection, user=request.user)
+    if not done.objects:
+        messages.info(request, "Retry now: no object was waiting for a later attempt.")
+    else:
+        objects = f"{done.objects} waiting object{'' if done.objects == 1 else 's'}"
+        messages.success(request, f"Retry now: {objects} will be sent at once.")
+    return redirect("connection_detail", pk=pk)
 
 
 @allowed("connections.delete_connection")

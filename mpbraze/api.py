@@ -6,7 +6,16 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI, Swagger
 
-from connections.api import checks, configuration, deliveries, errors, health, hooks, replays
+from connections.api import (
+    checks,
+    configuration,
+    deliveries,
+    errors,
+    health,
+    hooks,
+    replays,
+    retries,
+)
 from connections.api.parsing import StrictParser
 from mapping import api as mapping_api
 
@@ -29,6 +38,7 @@ api.add_router("/connections", configuration.router)
 api.add_router("", checks.router)
 api.add_router("", deliveries.router)
 api.add_router("", replays.router)
+api.add_router("", retries.router)
 api.add_router("", mapping_api.router)
 api.add_router("", health.router)
 api.add_router("", hooks.router)

@@ -338,6 +338,11 @@ MPBRAZE_HOOK_RETRY_SECONDS = env.list(
     "MPBRAZE_HOOK_RETRY_SECONDS", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
 )
 MPBRAZE_HOOK_DISABLE_AFTER_HOURS = env.float("MPBRAZE_HOOK_DISABLE_AFTER_HOURS", default=120.0)
+# Where people reach this site (scheme, host, optional path prefix): the links in REST hook
+# payloads are absolute from it. Required when hooks exist and DEBUG is off (a system check).
+MPBRAZE_PUBLIC_URL = env.str(
+    "MPBRAZE_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else ""
+).rstrip("/")
 
 # Delivery (SPEC §6). Read through connections.delivery.config, never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")

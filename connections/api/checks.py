@@ -37,6 +37,10 @@ class CheckOut(Schema):
     connection_id: int
     platform: str
     outcome: str = Field(description="pending, passed or failed.")
+    verdict: str = Field(
+        description="The outcome as the pages show it: pending, passed, failed, or not_probed "
+        "(passed with every step skipped, e.g. an app output without an SDK endpoint)."
+    )
     summary: str
     started_at: datetime
     finished_at: datetime | None
@@ -58,6 +62,7 @@ def check_out(check: ConnectivityCheck) -> dict[str, Any]:
         "connection_id": check.connection_id,
         "platform": check.output.platform,
         "outcome": check.outcome,
+        "verdict": check.verdict,
         "summary": check.summary,
         "started_at": check.started_at,
         "finished_at": check.finished_at,

@@ -26,9 +26,10 @@ from connections.api.schemas import (
     Page,
     SecretOut,
 )
+from connections.connectivity.health import Health, connections_health
 from connections.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
 from connections.ids import DatabaseId
-from connections.models import BrazeOutput, Connection, Platform
+from connections.models import BrazeOutput, Connection, Platform, platform_order
 from connections.validation import OutputDraft, SiblingOutput, validate_output
 from mapping.settings import OutputSettings
 
@@ -63,15 +64,31 @@ def output_out(output: BrazeOutput) -> dict[str, Any]:
     return {name: getattr(output, name) for name in fields}
 
 
-def connection_out(connection: Connection) -> dict[str, Any]:
+def connection_out(connection: Connection, health: Health | None = None) -> dict[str, Any]:
     fields = ("id", "name", "slug", "enabled", "paused_reason", "paused_at", "inbound_key")
+    health = health or connections_health([connection])[connection.pk]
     return {
         **{name: getattr(connection, name) for name in fields},
         "status": connection.status.value,
+        "health": health_out(health),
         "created_at": connection.created_at,
         "updated_at": connection.updated_at,
-        "outputs": [output_out(o) for o in connection.outputs.order_by("platform")],
+        "outputs": [output_out(o) for o in _ordered(connection.outputs.all())],
     }
+
+
+def health_out(health: Health) -> dict[str, Any]:
+    return {
+        "state": health.kind,
+        "label": health.label,
+        "reason": health.detail,
+        "since": health.since,
+    }
+
+
+def _ordered(outputs: Any) -> list[BrazeOutput]:
+    """iOS, Android, Web, Server (from a prefetch, so no query)."""
+    return sorted(outputs, key=lambda output: Platform.values.index(output.platform))
 
 
 def connection_get(pk: int) -> Connection:
@@ -99,7 +116,10 @@ def connections_list(
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:
     rows = Connection.objects.prefetch_related("outputs")
-    return page(rows, cursor=cursor, limit=limit, render=connection_out, newest_first=False)
+    found = page(rows, cursor=cursor, limit=limit, render=lambda c: c, newest_first=False)
+    health = connections_health(found["items"])  # a fixed number of queries for the page
+    found["items"] = [connection_out(c, health[c.pk]) for c in found["items"]]
+    return found
 
 
 @router.post("", response={201: ConnectionCreated, **ERRORS}, auth=ADD)
@@ -200,7 +220,7 @@ def connections_rotate_secret(request: HttpRequest, pk: DatabaseId) -> dict[str,
 @router.get("/{pk}/outputs", response={200: list[OutputOut], **ERRORS}, auth=VIEW)
 def outputs_list(request: HttpRequest, pk: DatabaseId) -> list[dict[str, Any]]:
     connection = connection_get(pk)
-    return [output_out(o) for o in connection.outputs.order_by("platform")]
+    return [output_out(o) for o in connection.outputs.order_by(platform_order())]
 
 
 @router.post("/{pk}/outputs", response={201: OutputOut, **ERRORS}, auth=ADD_OUTPUT)

@@ -20,7 +20,7 @@ class ReadinessCheckOut(Schema):
     detail: str
 
 
-class HealthOut(Schema):
+class ReadinessOut(Schema):
     status: str
     failing: list[str]
     checks: list[ReadinessCheckOut]
@@ -28,7 +28,7 @@ class HealthOut(Schema):
 
 @router.get(
     "/health",
-    response={200: HealthOut, 503: HealthOut, **ERRORS},
+    response={200: ReadinessOut, 503: ReadinessOut, **ERRORS},
     auth=token("read", "connections.view_connection"),
 )
 def health(request: HttpRequest) -> Status[Any]:

@@ -4,7 +4,7 @@ write-only (a key goes in, only its masked form comes out)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, create_model
@@ -73,11 +73,33 @@ class ConnectionPatch(Strict):
     enabled: bool | None = None
 
 
+HealthState = Literal[
+    "healthy", "degraded", "retrying", "failing", "paused", "disabled", "incomplete", "untested"
+]
+
+
+class ConnectionHealthOut(Schema):
+    """The status the pages show, derived the same way each time it is read."""
+
+    state: HealthState = Field(
+        description="The status, worst first: disabled, paused, "
+        "incomplete, untested, failing, retrying, degraded, healthy."
+    )
+    label: str = Field(description="The status as the pages name it, e.g. “Retrying”.")
+    reason: str = Field(
+        description="What is wrong and what to do, as the pages say it; empty when healthy."
+    )
+    since: datetime | None = Field(
+        description="When this state began, when the data tells (null otherwise)."
+    )
+
+
 class ConnectionOut(Schema):
     id: int
     name: str
     slug: str
-    status: str
+    status: str = Field(description="Forwarding switch: active, paused or disabled.")
+    health: ConnectionHealthOut
     enabled: bool
     paused_reason: str
     paused_at: datetime | None

@@ -37,10 +37,18 @@ def track_sentence(response: TrackResponse, host: str) -> tuple[bool, str]:
     status = response.status_code
     if status is None:  # no answer: timeout, reset, TLS, DNS, refused address
         return False, f"{response.message} (talking to {host})"
-    if response.outcome in (TrackOutcome.SUCCESS, TrackOutcome.PARTIAL) or (
-        status == 400 and response.message
-    ):
-        return True, f"Braze accepted the API key (HTTP {status}; no objects sent, nothing written)"
+    if status == 400 and response.message:
+        # Braze checks the key and the instance before the body: a validation error about the
+        # empty body is the proof, and the only answer a request that writes nothing can get.
+        return True, (
+            "Braze answered the empty test request with a validation error (HTTP 400), which "
+            "proves the API key and the instance are right; nothing was written"
+        )
+    if response.outcome in (TrackOutcome.SUCCESS, TrackOutcome.PARTIAL):
+        return True, (
+            f"Braze accepted the API key (HTTP {status}); the test request held no objects, "
+            "so nothing was written"
+        )
     return False, _refusal(status, host, response.message)
 
 

@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from connections.models import BrazeOutput, Connection
 
+NOT_PROBED = "not_probed"
+VERDICT_RANKS = {NOT_PROBED: 0, "passed": 1, "pending": 2, "failed": 3}
+
 
 class ConnectivityCheck(models.Model):
     """One run of DNS → TCP → TLS → HTTP against an output's Braze endpoint."""
@@ -33,6 +36,25 @@ class ConnectivityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Check #{self.pk} of {self.output} ({self.get_outcome_display()})"
+
+    @property
+    def verdict(self) -> str:
+        """The outcome as pages show it: a check that passed without probing anything (every
+        step skipped, e.g. an app output without an SDK endpoint) proves nothing, so it reads
+        ``not_probed``, never ``passed``. Prefetch ``steps`` when reading many checks."""
+        steps = list(self.steps.all()) if self.outcome == self.Outcome.PASSED else []
+        if steps and all(step.outcome == ConnectivityStep.Outcome.SKIPPED for step in steps):
+            return NOT_PROBED
+        return str(self.outcome)
+
+    @property
+    def verdict_label(self) -> str:
+        return "Not probed" if self.verdict == NOT_PROBED else self.get_outcome_display()
+
+    @property
+    def verdict_rank(self) -> int:
+        """Worse verdicts rank higher: failed, running, passed, not probed."""
+        return VERDICT_RANKS.get(self.verdict, 0)
 
 
 class ConnectivityStep(models.Model):

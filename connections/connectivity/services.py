@@ -15,6 +15,7 @@ from connections import services
 from connections.connectivity import http_steps
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.probe import Step, Target, probe
+from connections.delivery import retry
 from connections.encryption import EncryptionKeyError
 from connections.hooks import emit as hooks
 from connections.models import BrazeOutput, Connection, Platform
@@ -135,5 +136,6 @@ def _resume_on_proof(check: ConnectivityCheck) -> None:
     connection = check.output.connection
     if connection.paused_reason:
         services.connection_resume(connection=connection)
+        retry.connection_retry_now(connection=connection, user=check.started_by, after_test=True)
         check.summary = f"{check.summary}. The connection was paused; it has resumed."
         check.save(update_fields=["summary"])

@@ -24,7 +24,7 @@ def connection_check_finished(check: Any) -> None:
         "connection": connection_data(connection),
         "output": {"platform": check.output.platform},
         "check": {"id": check.pk, "outcome": check.outcome, "summary": check.summary},
-        "link": reverse("connection_checks", args=[connection.pk]),
+        "link": events.absolute_link(reverse("connection_checks", args=[connection.pk])),
     }
     hook_event_emit(event=event, connection=connection, data=data, dedupe_key=f"check:{check.pk}")
 

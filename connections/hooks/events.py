@@ -7,6 +7,8 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+
 CONNECTION_TEST_FAILED = "connection.test_failed"
 CONNECTION_TEST_SUCCEEDED = "connection.test_succeeded"
 CONNECTION_PAUSED = "connection.paused"
@@ -48,6 +50,11 @@ def event_body(*, event: str, data: dict[str, Any], at: datetime) -> str:
     """The JSON text sent (and signed) byte for byte: ``type``, ``timestamp``, ``data``."""
     payload = {"type": event, "timestamp": at.isoformat().replace("+00:00", "Z"), "data": data}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def absolute_link(path: str) -> str:
+    """A site path as the absolute URL a hook's receiver can follow (``MPBRAZE_PUBLIC_URL``)."""
+    return f"{settings.MPBRAZE_PUBLIC_URL}{path}"
 
 
 def connection_data(connection: Any) -> dict[str, Any]:

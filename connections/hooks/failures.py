@@ -16,7 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from connections.hooks.events import DELIVERY_DEAD_LETTERED, DELIVERY_REJECTED, connection_data
+from connections.hooks.events import (
+    DELIVERY_DEAD_LETTERED,
+    DELIVERY_REJECTED,
+    absolute_link,
+    connection_data,
+)
 from connections.hooks.models import HookFailureCount
 from connections.hooks.services import hook_event_emit, hook_events_wanted
 
@@ -75,5 +80,5 @@ def _data(rows: list[HookFailureCount]) -> dict[str, Any]:
         "minute": first.minute.isoformat().replace("+00:00", "Z"),
         "count": sum(row.count for row in rows),
         "failures": [{"kind": row.title, "count": row.count} for row in rows],
-        "link": f"{link}?{urlencode({'connection': first.connection_id})}",
+        "link": absolute_link(f"{link}?{urlencode({'connection': first.connection_id})}"),
     }

@@ -239,7 +239,7 @@ def test_the_connection_page_shows_failure_groups_with_user_message_and_a_link(
     assert f"?connection={seeded.connection_id}&amp;group={dead.pk}" in section
     assert f'<code class="user">{dead.sample_user}</code>' in section
     assert "not a valid email" in section  # Braze's message, not just "Bad Request"
-    assert "2 rows, last" in section
+    assert "2 objects, last" in section
     for_marketer = signed_in(marketer).get(url).content.decode()
     assert "Retries exhausted: HTTP 5xx" in for_marketer
     assert "failedsend" not in for_marketer  # no link into an admin they cannot open

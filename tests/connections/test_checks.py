@@ -7,8 +7,16 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
-from connections.checks import LOCAL_ENDPOINTS_IN_PRODUCTION, local_endpoints_check
+from connections.checks import (
+    LOCAL_ENDPOINTS_IN_PRODUCTION,
+    PUBLIC_URL_INVALID,
+    PUBLIC_URL_MISSING,
+    local_endpoints_check,
+    public_url_check,
+)
+from connections.hooks.services import EVENTS, hook_subscription_create
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +58,38 @@ def test_the_plain_check_does_not_run_the_deploy_warning(settings: Any) -> None:
     out = StringIO()
     call_command("check", stdout=out)
     assert LOCAL_ENDPOINTS_IN_PRODUCTION not in out.getvalue()
+
+
+def check_output() -> str:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("check", stdout=out, stderr=err)
+    except SystemCheckError as error:
+        return str(error)
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_check_fails_when_hooks_exist_without_a_public_url_and_debug_is_off(
+    settings: Any, ops: Any
+) -> None:
+    settings.DEBUG = False
+    settings.MPBRAZE_PUBLIC_URL = ""
+    assert public_url_check() == []  # no hook yet: nothing links anywhere
+    hook_subscription_create(user=ops, target_url="https://hooks.example.com/in", events=EVENTS)
+    output = check_output()
+    assert f"({PUBLIC_URL_MISSING}) MPBRAZE_PUBLIC_URL must be set when REST hooks exist" in output
+    settings.MPBRAZE_PUBLIC_URL = "https://mpbraze.example.com"
+    assert public_url_check() == []
+    settings.DEBUG, settings.MPBRAZE_PUBLIC_URL = True, ""
+    assert public_url_check() == []
+
+
+@pytest.mark.parametrize("value", ["mpbraze.example.com", "ftp://mpbraze.example.com", "https://"])
+def test_the_check_names_a_public_url_that_is_not_an_absolute_http_url(
+    settings: Any, value: str
+) -> None:
+    settings.MPBRAZE_PUBLIC_URL = value
+    (error,) = public_url_check()
+    assert error.id == PUBLIC_URL_INVALID
+    assert error.msg == f"MPBRAZE_PUBLIC_URL is not an absolute http(s) URL: {value!r}."

@@ -68,7 +68,10 @@ def test_a_valid_key_passes_every_step_and_writes_nothing(
         ("tls", "skipped"),  # plain HTTP to the local fake
         ("http", "passed"),
     ]
-    assert check.summary.startswith("Braze accepted the API key (HTTP 400")
+    assert check.summary == (
+        "Braze answered the empty test request with a validation error (HTTP 400), which "
+        "proves the API key and the instance are right; nothing was written"
+    )
     assert braze.accepted_objects() == []
     assert check.duration_ms is not None
     assert check.finished_at is not None
@@ -267,5 +270,6 @@ def test_an_app_output_without_an_sdk_endpoint_is_not_probed(connection: Connect
     )
     check = run(app)
     assert check.outcome == "passed"
+    assert (check.verdict, check.verdict_label) == ("not_probed", "Not probed")
     assert steps(check) == [("http", "skipped")]
     assert check.summary == "no SDK endpoint is set: the app's SDK uses its built-in default"

@@ -218,7 +218,7 @@ def issue(output: BrazeOutput, kind: str, path: str, count: int) -> None:
     )
 
 
-def test_the_connection_page_figures_take_five_queries_however_many_rows(
+def test_the_connection_page_figures_take_six_queries_however_many_rows(
     ours: BrazeOutput, django_assert_max_num_queries: Any
 ) -> None:
     for n in range(30):
@@ -226,11 +226,30 @@ def test_the_connection_page_figures_take_five_queries_however_many_rows(
         seed(ours, S.REJECTED, created=at(n * 5), failed_at=at(n * 5))
     issue(ours, "string_truncated", "attributes.bio", 7)
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         result = glance.server_output_glance(ours, now=NOW)
         assert result.issues_by_kind  # evaluated inside the block
 
     assert (result.series.sent, result.series.failed) == (90, 30)
+
+
+def test_objects_waiting_for_a_retry_count_as_not_delivered_in_the_failure_rate(
+    ours: BrazeOutput,
+) -> None:
+    seed(ours, S.SENT, 22, created=at(2), sent_at=at(2))
+    seed(ours, S.REJECTED, 6, created=at(2), failed_at=at(2))
+    seed(ours, S.QUEUED, 3, created=at(1))  # never tried: waiting, not failed
+    seed(ours, S.QUEUED, 4, created=at(1), attempts=2)
+
+    result = glance.server_output_glance(ours, now=NOW)
+
+    assert (result.series.failed, result.retrying, result.attempted) == (6, 4, 32)
+    assert result.failure_percent == pytest.approx(10 / 32 * 100)
+
+
+def test_every_send_in_backoff_is_a_failure_rate_of_100_percent_not_0(ours: BrazeOutput) -> None:
+    seed(ours, S.QUEUED, 6, created=at(0), attempts=1)
+    assert glance.server_output_glance(ours, now=NOW).failure_percent == 100
 
 
 @pytest.mark.skipif(db.vendor != "postgresql", reason="EXPLAIN of PostgreSQL plans")
@@ -245,7 +264,7 @@ def test_every_glance_query_reads_the_outbox_through_an_index(
     outbox_queries = [
         q["sql"] for q in captured.captured_queries if "connections_delivery" in q["sql"]
     ]
-    assert len(outbox_queries) == 7
+    assert len(outbox_queries) == 8
     with db.cursor() as cursor:
         # A planner that may not scan the table must show the index it can use instead.
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -95,6 +95,22 @@ def test_the_connection_page_shows_the_server_outputs_week(
     assert "in 1 field<" in content
 
 
+def test_the_failure_rate_counts_objects_waiting_for_a_retry_as_not_delivered(
+    marketer: User, connection: Connection
+) -> None:
+    server = with_outputs(connection)
+    seed(server, S.SENT, 6, sent_at=timezone.now() - timedelta(hours=3))
+    seed(server, S.QUEUED, 6, attempts=1)  # every send answered 500 since
+
+    content = page(signed_in(marketer), connection)
+
+    found = re.search(r'<dd id="failure-rate">(.*?)</dd>', content, re.S)
+    assert found is not None
+    rate = found.group(1)
+    assert "50 %" in rate
+    assert "0 failed, 6 waiting for a retry of 12" in rate
+
+
 def test_no_glance_is_shown_before_a_server_output_exists(
     marketer: User, connection: Connection
 ) -> None:

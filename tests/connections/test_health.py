@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import html
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,14 +32,25 @@ def checked(output: BrazeOutput, outcome: str, summary: str = "") -> None:
     )
 
 
-def attempts(output: BrazeOutput, outcome: str, count: int) -> None:
+def attempts(
+    output: BrazeOutput,
+    outcome: str,
+    count: int,
+    *,
+    at: datetime | None = None,
+    status_code: int | None = None,
+    message: str = "",
+) -> None:
     for _ in range(count):
         DeliveryAttempt.objects.create(
             connection_id=output.connection_id,
             output=output,
-            started_at=timezone.now(),
+            started_at=at or timezone.now(),
+            finished_at=at or timezone.now(),
             object_count=1,
             outcome=outcome,
+            status_code=status_code,
+            braze_message=message,
         )
 
 
@@ -61,14 +74,20 @@ def test_a_passed_test_and_accepted_sends_are_healthy(output: BrazeOutput) -> No
     checked(output, "passed")
     attempts(output, "success", 3)
     attempts(output, "rejected", 1)
-    assert health(output.connection) == Health("healthy", "Healthy", "")
+    found = health(output.connection)
+    assert (found.kind, found.label, found.detail, found.link) == ("healthy", "Healthy", "", "")
+    assert found.since == ConnectivityCheck.objects.get().started_at
 
 
 def test_a_failed_last_test_is_failing_with_its_sentence(output: BrazeOutput) -> None:
     checked(output, "passed")
     checked(output, "failed", "API key rejected by Braze (401): the key is wrong")
-    assert health(output.connection) == Health(
-        "failing", "Failing", "Last test failed: API key rejected by Braze (401): the key is wrong"
+    found = health(output.connection)
+    assert found == Health(
+        "failing",
+        "Failing",
+        "Last test failed: API key rejected by Braze (401): the key is wrong",
+        since=ConnectivityCheck.objects.get(outcome="failed").started_at,
     )
 
 
@@ -79,14 +98,92 @@ def test_rejections_dominating_the_last_hour_are_failing(output: BrazeOutput) ->
     assert health(output.connection).detail == "Braze refused most requests of the last hour."
 
 
-def test_rows_in_backoff_are_retrying_with_their_count_and_next_time(output: BrazeOutput) -> None:
+def test_objects_in_backoff_are_retrying_naming_the_last_answer_and_the_next_retry(
+    output: BrazeOutput,
+) -> None:
     checked(output, "passed")
     rows = queue_rows(output, [event("u1"), event("u2")])
     at = timezone.now() + timedelta(minutes=5)
     Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(attempts=1, next_attempt_at=at)
+    answered = timezone.now() - timedelta(minutes=1)
+    attempts(output, "success", 1, at=answered - timedelta(minutes=5))
+    attempts(output, "retry", 1, at=answered - timedelta(seconds=30), status_code=503)
+    attempts(output, "retry", 1, at=answered, status_code=500)
     found = health(output.connection)
     assert found.kind == "retrying"
-    assert found.detail == f"2 rows wait for a retry; next at {timezone.localtime(at):%H:%M:%S}."
+    assert found.detail == (
+        f"2 objects wait for a retry. Braze answered HTTP 500 at "
+        f"{timezone.localtime(answered):%H:%M}; next retry at {timezone.localtime(at):%H:%M:%S}."
+    )
+    assert found.since == answered - timedelta(seconds=30)  # the first refusal since a success
+    assert "row" not in found.detail
+
+
+def test_a_timeout_in_backoff_says_braze_did_not_answer(output: BrazeOutput) -> None:
+    checked(output, "passed")
+    rows = queue_rows(output, [event("u1")])
+    Delivery.objects.filter(pk=rows[0].pk).update(attempts=1, next_attempt_at=timezone.now())
+    answered = timezone.now()
+    attempts(output, "retry", 1, at=answered, message="timed out after 10 s")
+    assert health(output.connection).detail == (
+        f"1 object waits for a retry. Braze did not answer at "
+        f"{timezone.localtime(answered):%H:%M} (timed out after 10 s); retrying now."
+    )
+
+
+def failed_rows(output: BrazeOutput, status: str, count: int, minutes_ago: float) -> None:
+    rows = queue_rows(output, [event(f"{status}{n}-{minutes_ago}") for n in range(count)])
+    failed_at = timezone.now() - timedelta(minutes=minutes_ago)
+    ids = [r.pk for r in rows]
+    Delivery.objects.filter(pk__in=ids).update(status=status, failed_at=failed_at, attempts=1)
+
+
+def test_objects_rejected_or_dead_in_the_last_hour_make_it_degraded_with_a_link(
+    output: BrazeOutput,
+) -> None:
+    checked(output, "passed")
+    attempts(output, "success", 5)
+    failed_rows(output, "rejected", 6, minutes_ago=10)
+    failed_rows(output, "dead", 2, minutes_ago=30)
+    failed_rows(output, "rejected", 4, minutes_ago=90)  # older than the hour: not counted
+    found = health(output.connection)
+    assert (found.kind, found.label) == ("degraded", "Degraded")
+    assert found.detail == (
+        "Braze rejected 6 objects and 2 objects ran out of retries in the last hour."
+    )
+    first = Delivery.objects.filter(status="dead").first()
+    assert first is not None
+    assert found.since == first.failed_at
+    assert found.link.startswith(
+        f"/admin/connections/failedsend/?connection={output.connection_id}&failed_since="
+    )
+
+
+def test_failures_older_than_an_hour_leave_it_healthy(output: BrazeOutput) -> None:
+    checked(output, "passed")
+    failed_rows(output, "rejected", 3, minutes_ago=61)
+    assert health(output.connection).kind == "healthy"
+
+
+def test_the_connection_page_names_degraded_and_links_to_those_failed_sends(
+    client: Client, auditor: Any, marketer: Any, output: BrazeOutput
+) -> None:
+    checked(output, "passed")
+    failed_rows(output, "rejected", 6, minutes_ago=5)
+    client.force_login(marketer)
+    page = client.get(f"/connections/{output.connection_id}/").content.decode()
+    assert '<span class="badge badge-degraded" id="health">Degraded</span>' in page
+    assert "Braze rejected 6 objects in the last hour." in page
+    assert "Healthy" not in page
+    dashboard = client.get("/").content.decode()
+    assert "badge-degraded" in dashboard
+    client.force_login(auditor)
+    page = client.get(f"/connections/{output.connection_id}/").content.decode()
+    link = re.search(r'<a href="([^"]+)" id="health-link">See those failed sends</a>', page)
+    assert link is not None
+    listed = client.get(html.unescape(link.group(1)))
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 6
 
 
 def test_a_paused_connection_says_why_since_when_and_what_to_do(output: BrazeOutput) -> None:

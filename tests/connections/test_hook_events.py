@@ -61,9 +61,10 @@ def recorded(type_: str) -> list[dict[str, Any]]:
 # --- connectivity checks -----------------------------------------------------------------
 
 
-def test_a_passing_check_sends_test_succeeded_with_a_link_to_the_checks_page(
-    subscribed: User, output: BrazeOutput, braze: FakeBraze
+def test_a_passing_check_sends_test_succeeded_with_an_absolute_link_to_the_checks_page(
+    subscribed: User, output: BrazeOutput, braze: FakeBraze, settings: Any
 ) -> None:
+    settings.MPBRAZE_PUBLIC_URL = "https://mpbraze.example.com/ops"
     check = output_test_connectivity(output=output)
     connectivity_check_run(check_id=check.pk)
     (data,) = recorded("connection.test_succeeded")
@@ -74,7 +75,9 @@ def test_a_passing_check_sends_test_succeeded_with_a_link_to_the_checks_page(
     }
     assert data["connection"]["id"] == output.connection_id
     assert data["output"] == {"platform": "server"}
-    assert data["link"] == f"/connections/{output.connection_id}/checks/"
+    assert data["link"] == (
+        f"https://mpbraze.example.com/ops/connections/{output.connection_id}/checks/"
+    )
     assert recorded("connection.test_failed") == []
     assert REST_KEY not in " ".join(HookEvent.objects.values_list("body", flat=True))
 
@@ -189,8 +192,9 @@ def dead_letter(output: BrazeOutput, rows: int, status_code: int = 500) -> int:
 
 
 def test_300_dead_rows_in_one_minute_make_one_event_with_their_count(
-    subscribed: User, connection: Connection, no_linger: None
+    subscribed: User, connection: Connection, no_linger: None, settings: Any
 ) -> None:
+    settings.MPBRAZE_PUBLIC_URL = "https://mpbraze.example.com"
     add_output(connection, "ios", "ios-key-0001")
     server = add_output(connection, "server", REST_KEY)
     assert dead_letter(server, 150) == 150
@@ -201,7 +205,9 @@ def test_300_dead_rows_in_one_minute_make_one_event_with_their_count(
     (data,) = recorded("delivery.dead_lettered")
     assert data["count"] == 300
     assert data["failures"] == [{"kind": "Retries exhausted: HTTP 5xx", "count": 300}]
-    assert data["link"] == f"/admin/connections/failedsend/?connection={connection.pk}"
+    assert data["link"] == (
+        f"https://mpbraze.example.com/admin/connections/failedsend/?connection={connection.pk}"
+    )
     assert not HookFailureCount.objects.exists()
     assert hook_failures_flush(now=timezone.now() + timedelta(minutes=3)) == 0
 
