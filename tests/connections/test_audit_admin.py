@@ -281,3 +281,14 @@ def test_a_refused_request_of_one_object_reads_as_rejected_not_split_and_resent(
     text = page.content.decode()
     assert "split and resent" not in text
     assert "<td>Rejected</td><td>400</td><td>1</td>" in text
+
+
+def test_the_csv_names_each_rows_failure_group_by_its_title(
+    seeded: BrazeOutput, auditor: User
+) -> None:
+    response = signed_in(auditor).get(reverse("admin:connections_failedsend_export"))
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    groups = {r["user"]: r["failure_group"] for r in csv.DictReader(io.StringIO(text))}
+    dead = FailureGroup.objects.get(kind="dead")
+    assert groups["dee"] == groups["eve"] == dead.title == "Retries exhausted: HTTP 5xx"
+    assert groups["cy"] == "Braze refused the request (HTTP 400): Bad Request"
