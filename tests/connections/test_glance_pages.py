@@ -271,3 +271,30 @@ def test_the_node_snippet_is_valid_javascript(marketer: User, connection: Connec
     )
 
     assert done.returncode == 0, done.stderr
+
+
+def step_links(content: str) -> dict[str, str]:
+    found = re.findall(
+        r'id="onboarding-(\w+)".*?<span class="step-label">(?:<a href="([^"]*)">)?', content, re.S
+    )
+    return {key: html.unescape(url) for key, url in found}
+
+
+def test_each_step_still_to_do_links_to_where_it_is_done(
+    marketer: User, auditor: User, connection: Connection
+) -> None:
+    pk = connection.pk
+    assert step_links(page(signed_in(marketer), connection)) == {
+        "app": f"/connections/{pk}/outputs/new/",
+        "server": f"/connections/{pk}/outputs/new/?platform=server",
+        "tested": f"/connections/{pk}/checks/",
+        "received": f"/connections/{pk}/#first-event",
+        "delivered": f"/connections/{pk}/#glance",
+    }
+    add_output(connection, "ios", "ios-app-key-0001")
+    links = step_links(page(signed_in(marketer), connection))
+    assert links["app"] == ""  # done: nothing to go to
+    assert links["server"].endswith("?platform=server")
+    for_auditor = step_links(page(signed_in(auditor), connection))
+    assert for_auditor["server"] == ""  # a page the auditor may not open
+    assert for_auditor["tested"] == f"/connections/{pk}/checks/"
