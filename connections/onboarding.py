@@ -86,20 +86,22 @@ def connection_onboarding(connection: Connection) -> Onboarding:
     steps = zip(_STEPS, facts, strict=True)
     return Onboarding(
         steps=[
-            Step(key, label, done, hint, *_where(key, connection.pk))
+            Step(key, label, done, hint, *_where(key, connection.pk, has_app=facts[0]))
             for (key, label, hint), done in steps
         ]
     )
 
 
-def _where(key: str, pk: int) -> tuple[str, str]:
+def _where(key: str, pk: int, *, has_app: bool) -> tuple[str, str]:
     """The page (or the part of the connection page) where a step is done, and the
-    permission that page needs."""
+    permission that page needs. Before an app output exists, the Server output's card says
+    why it cannot be added yet."""
     add_output = reverse("output_create", args=[pk])
     detail = reverse("connection_detail", args=[pk])
+    add_server = f"{add_output}?platform=server" if has_app else f"{detail}#output-server"
     return {
         "app": (add_output, "connections.add_brazeoutput"),
-        "server": (f"{add_output}?platform=server", "connections.add_brazeoutput"),
+        "server": (add_server, "connections.add_brazeoutput"),
         "tested": (reverse("connection_checks", args=[pk]), "connections.view_connection"),
         "received": (f"{detail}#first-event", "connections.view_connection"),
         "delivered": (f"{detail}#glance", "connections.view_connection"),

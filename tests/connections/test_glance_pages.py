@@ -286,7 +286,7 @@ def test_each_step_still_to_do_links_to_where_it_is_done(
     pk = connection.pk
     assert step_links(page(signed_in(marketer), connection)) == {
         "app": f"/connections/{pk}/outputs/new/",
-        "server": f"/connections/{pk}/outputs/new/?platform=server",
+        "server": f"/connections/{pk}/#output-server",  # its card says: an app output first
         "tested": f"/connections/{pk}/checks/",
         "received": f"/connections/{pk}/#first-event",
         "delivered": f"/connections/{pk}/#glance",
