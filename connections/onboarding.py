@@ -25,6 +25,8 @@ class Step:
     label: str
     done: bool
     hint: str  # what to do while it is not done
+    url: str = ""  # where it is done
+    permission: str = "connections.view_connection"  # what that page asks of the user
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,28 @@ def connection_onboarding(connection: Connection) -> Onboarding:
         .get()
     )
     steps = zip(_STEPS, facts, strict=True)
-    return Onboarding(steps=[Step(key, label, done, hint) for (key, label, hint), done in steps])
+    return Onboarding(
+        steps=[
+            Step(key, label, done, hint, *_where(key, connection.pk, has_app=facts[0]))
+            for (key, label, hint), done in steps
+        ]
+    )
+
+
+def _where(key: str, pk: int, *, has_app: bool) -> tuple[str, str]:
+    """The page (or the part of the connection page) where a step is done, and the
+    permission that page needs. Before an app output exists, the Server output's card says
+    why it cannot be added yet."""
+    add_output = reverse("output_create", args=[pk])
+    detail = reverse("connection_detail", args=[pk])
+    add_server = f"{add_output}?platform=server" if has_app else f"{detail}#output-server"
+    return {
+        "app": (add_output, "connections.add_brazeoutput"),
+        "server": (add_server, "connections.add_brazeoutput"),
+        "tested": (reverse("connection_checks", args=[pk]), "connections.view_connection"),
+        "received": (f"{detail}#first-event", "connections.view_connection"),
+        "delivered": (f"{detail}#glance", "connections.view_connection"),
+    }[key]
 
 
 _STEPS = [

@@ -134,10 +134,12 @@ def connection_failure_groups(connection: Connection, *, limit: int = 5) -> list
     return sorted(groups, key=lambda group: group.status == FailureGroup.Status.RESOLVED)
 
 
-def connection_top_mapping_issues(
+def connection_latest_mapping_issues(
     connection: Connection, *, limit: int = 5
 ) -> QuerySet[MappingIssue]:
-    return connection.mapping_issues.select_related("output").order_by("-count")[:limit]
+    """The issues seen most recently: what a marketer just sent is what they look for."""
+    issues = connection.mapping_issues.select_related("output")
+    return issues.order_by("-last_seen", "-pk")[:limit]
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "connection": connection,
         "outputs": selectors.connection_outputs_by_platform(connection),
         "platform_labels": dict(Platform.choices),
-        "mapping_issues": selectors.connection_top_mapping_issues(connection),
+        "mapping_issues": selectors.connection_latest_mapping_issues(connection),
         "failure_groups": selectors.connection_failure_groups(connection),
         "batches": selectors.connection_batch_summary(connection),
         "counts": selectors.delivery_counts([connection.pk], since=since)[connection.pk],

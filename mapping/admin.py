@@ -14,7 +14,7 @@ class MappingIssueAdmin(ReadOnlyMixin, LabelledAdmin):
     list_display = ("kind", "field_path", "count", "action", "connection", "platform", "last_seen")
     list_filter = ("connection", "output__platform", "kind", "action", "last_seen")
     search_fields = ("field_path",)
-    ordering = ("-count",)
+    ordering = ("-last_seen", "-pk")  # the newest first, as on the connection page
     list_select_related = ("connection", "output")
     fields = (
         "connection",

@@ -66,7 +66,7 @@ def map_commerce_event(data: dict[str, Any], state: BatchState) -> None:
 
 def _not_commerce(data: dict[str, Any], state: BatchState) -> None:
     if any(key in data for key in CRASH_FIELDS):
-        state.filtered += 1  # a crash report: Braze has no place for it
+        state.skip("crash report", "Braze has no place for a crash report")
     else:
         path = "events[*].data.product_action"
         state.issue(IssueKind.MALFORMED_EVENT, path, None, IssueAction.SKIPPED_EVENT)

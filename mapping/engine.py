@@ -40,7 +40,7 @@ EVENT_MAPPERS: Final[dict[str, EventMapper]] = {
     "push_registration": map_push_registration,
     "opt_out": map_opt_out,
 }
-# Known mParticle event types that Braze has no use for: counted as filtered, not reported.
+# Known mParticle event types that Braze has no use for: skipped, not reported.
 NOT_FORWARDED: Final = frozenset(
     {
         "user_identity_change",
@@ -111,11 +111,11 @@ def _map_event(event: object, state: BatchState) -> None:
     if mapper is not None:
         mapper(data, state)
     elif event_type in NOT_FORWARDED:
-        state.filtered += 1
+        state.skip(f"{event_type} event", "Braze has no use for this event type")
     else:
         path = "events[*].event_type"
         state.issue(IssueKind.UNSUPPORTED_EVENT_TYPE, path, event_type, IssueAction.SKIPPED_EVENT)
 
 
 def _result(state: BatchState) -> MappingResult:
-    return MappingResult(tuple(state.objects), tuple(state.issues), state.filtered)
+    return MappingResult(tuple(state.objects), tuple(state.issues), tuple(state.skipped))

@@ -14,6 +14,7 @@ SESSION_START: Final = "Session Start"
 SESSION_END: Final = "Session End"
 MAX_EVENT_NAME_LENGTH: Final = 255
 ATTRIBUTES_PATH: Final = "events[*].data.custom_attributes"
+SETTING_OFF: Final = "this output's settings do not forward {}"
 
 
 def event_name(raw: object, state: BatchState, path: str) -> str | None:
@@ -58,7 +59,7 @@ def map_custom_event(data: dict[str, Any], state: BatchState) -> None:
 
 def map_screen_view(data: dict[str, Any], state: BatchState) -> None:
     if not state.plan.settings.forward_screen_views:
-        state.filtered += 1
+        state.skip(f"screen view “{data.get('screen_name')}”", SETTING_OFF.format("screen views"))
         return
     name = event_name(data.get("screen_name"), state, "events[*].data.screen_name")
     if name is None or not state.accepts_event(name):
@@ -70,7 +71,7 @@ def map_screen_view(data: dict[str, Any], state: BatchState) -> None:
 
 def map_session_event(data: dict[str, Any], state: BatchState, name: str) -> None:
     if not state.plan.settings.forward_session_events:
-        state.filtered += 1
+        state.skip(name, SETTING_OFF.format("session events"))
         return
     if not state.accepts_event(name):
         return

@@ -14,7 +14,7 @@ MAX_TOKEN_LENGTH = 4096  # far above any APNs/FCM/web-push token; a longer one i
 def map_push_registration(data: dict[str, Any], state: BatchState) -> None:
     """The newest token for this user and app; an unregistration has no /users/track form."""
     if data.get("register") is False:
-        state.filtered += 1
+        state.skip("push unregistration", "Braze's /users/track has no way to remove a token")
         return
     token = data.get("registration_token")
     if type(token) is not str or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
@@ -34,7 +34,7 @@ def map_push_registration(data: dict[str, Any], state: BatchState) -> None:
 def map_opt_out(data: dict[str, Any], state: BatchState) -> None:
     """Opting out unsubscribes from email; opting back in does not re-subscribe anyone."""
     if data.get("is_opted_out") is not True:
-        state.filtered += 1
+        state.skip("opt-out event (opted back in)", "opting back in re-subscribes no one to email")
         return
     if not state.accepts_attribute("email_subscribe", "email_subscribe"):
         return

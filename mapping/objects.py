@@ -57,10 +57,23 @@ class BrazeObject:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item of the batch left out under the output's settings (not an issue), and why."""
+
+    event_index: int | None  # None for the batch's own user attributes
+    item: str  # e.g. 'screen view “Home”'
+    why: str  # e.g. 'screen views are not forwarded by this output'
+
+
+@dataclass(frozen=True, slots=True)
 class MappingResult:
     objects: tuple[BrazeObject, ...]
     issues: tuple[Issue, ...]
-    filtered_count: int
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def filtered_count(self) -> int:
+        return len(self.skipped)
 
     def bodies(self, kind: ObjectKind) -> list[dict[str, Any]]:
         """The bodies of one kind, in order (what the preview page shows per array)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from mapping.engine import map_batch
 from mapping.issues import Issue
-from mapping.objects import BrazeObject, MappingContext
+from mapping.objects import BrazeObject, MappingContext, Skipped
 from mapping.requests import build_track_requests
 from mapping.shape import validate_batch_shape
 
@@ -21,13 +21,17 @@ class Preview:
     requests: list[dict[str, list[dict[str, Any]]]]  # /users/track bodies, chunked as sent
     issues: list[Issue]
     refused: list[BrazeObject]  # over 100 KB: never sent
-    filtered_count: int
+    skipped: list[Skipped]  # left out under the output's settings, each with why
+
+    @property
+    def filtered_count(self) -> int:
+        return len(self.skipped)
 
 
 def preview_batch(payload: Any, context: MappingContext) -> Preview:
     problems = validate_batch_shape(payload)
     if problems:
-        return Preview(problems, [], [], [], 0)
+        return Preview(problems, [], [], [], [])
     result = map_batch(payload, context)
     plan = build_track_requests(result.objects, context.settings.batch_size_mode)
     return Preview(
@@ -35,5 +39,5 @@ def preview_batch(payload: Any, context: MappingContext) -> Preview:
         requests=[request.body for request in plan.requests],
         issues=list(result.issues),
         refused=list(plan.refused),
-        filtered_count=result.filtered_count,
+        skipped=list(result.skipped),
     )

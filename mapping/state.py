@@ -7,11 +7,12 @@ from functools import lru_cache
 from typing import Any
 
 from mapping.issues import Issue, IssueAction, IssueKind, bounded_path, example_of
-from mapping.objects import BrazeObject, MappingContext, ObjectKind
+from mapping.objects import BrazeObject, MappingContext, ObjectKind, Skipped
 from mapping.settings import OutputSettings, TypeDetection, UserTagsValue
 
 # Purchases are matched by this name in the event allow/deny lists (their mParticle name).
 PURCHASE_FILTER_NAME = "eCommerce - purchase"
+ITEM_LENGTH = 120  # a skipped item's name, as the preview shows it
 
 
 def attribute_filter_key(key: str) -> str:
@@ -62,17 +63,17 @@ class UserRef:
 
 
 class BatchState:
-    """Collects objects, issues and the filtered count while one batch is mapped."""
+    """Collects objects, issues and the items left out while one batch is mapped."""
 
     __slots__ = (
         "batch_time_ms",
         "context",
         "event_id",
         "event_index",
-        "filtered",
         "issues",
         "objects",
         "plan",
+        "skipped",
         "user",
     )
     user: UserRef
@@ -82,7 +83,7 @@ class BatchState:
         self.plan = compile_plan(context.settings)
         self.issues: list[Issue] = []
         self.objects: list[BrazeObject] = []
-        self.filtered = 0
+        self.skipped: list[Skipped] = []
         self.event_index: int | None = None
         self.event_id: str | None = None
         self.batch_time_ms: int | None = None
@@ -91,16 +92,23 @@ class BatchState:
         record = Issue(kind, bounded_path(path), example_of(value), action, self.event_index)
         self.issues.append(record)
 
+    def skip(self, item: str, why: str) -> None:
+        """Leave an item out under the output's settings: named for the preview, no issue."""
+        self.skipped.append(Skipped(self.event_index, item[:ITEM_LENGTH], why))
+
     def emit(self, kind: ObjectKind, body: dict[str, Any]) -> None:
         self.objects.append(BrazeObject(kind, body, self.event_index, self.event_id, self.user.key))
 
     def accepts_event(self, name: str) -> bool:
-        """Apply the event allow/deny lists; a refused event is counted, not reported."""
+        """Apply the event allow/deny lists; a refused event is skipped, not reported."""
         plan = self.plan
-        if (plan.event_allow is None or name in plan.event_allow) and name not in plan.event_deny:
-            return True
-        self.filtered += 1
-        return False
+        if plan.event_allow is not None and name not in plan.event_allow:
+            self.skip(f"event “{name}”", "not in the event allowlist")
+            return False
+        if name in plan.event_deny:
+            self.skip(f"event “{name}”", "in the event denylist")
+            return False
+        return True
 
     def accepts_attribute(self, key: str, braze_key: str) -> bool:
         plan = self.plan
@@ -108,7 +116,10 @@ class BatchState:
             return True
         names = (attribute_filter_key(key), attribute_filter_key(braze_key))
         allowed = plan.attribute_allow is None or any(n in plan.attribute_allow for n in names)
-        if allowed and not any(n in plan.attribute_deny for n in names):
-            return True
-        self.filtered += 1
-        return False
+        if not allowed:
+            self.skip(f"attribute “{key}”", "not in the attribute allowlist")
+            return False
+        if any(n in plan.attribute_deny for n in names):
+            self.skip(f"attribute “{key}”", "in the attribute denylist")
+            return False
+        return True

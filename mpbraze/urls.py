@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path, register_converter
+from django.utils.cache import patch_cache_control
 
 from connections.ids import IdConverter
 from connections.metrics import views as metrics
@@ -13,7 +16,17 @@ from mpbraze.login import SignInView
 # <id:pk> before the apps' patterns are read: an id beyond 2^63-1 matches nothing (404).
 register_converter(IdConverter, "id")
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every site for /favicon.ico (the admin's pages name no icon): the static
+    file, under its hashed name; the redirect itself is cached for a day, not for ever."""
+    response = HttpResponseRedirect(static("favicon.ico"))
+    patch_cache_control(response, max_age=86400)
+    return response
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -21,7 +21,7 @@ from connections.audit import display, views
 from connections.audit.admin_filters import FAILED_SEND_FILTERS
 from connections.audit.export import failed_sends_csv
 from connections.audit.models import FailedSend, FailureGroup, ReplayRun
-from connections.audit.selectors import FILTERS, OPEN, replay_run_progress
+from connections.audit.selectors import FILTERS, OPEN
 from connections.delivery.models import Delivery
 
 
@@ -41,6 +41,7 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = 50
     actions = ["replay_selected", "discard_selected"]
     change_list_template = "admin/audit/failed_sends.html"
+    change_form_template = "admin/audit/failed_send.html"
     fieldsets = (
         (None, {"fields": ("summary", "state", "failure", "counters", "replays")}),
         ("Object as sent", {"fields": ("object_as_sent",)}),
@@ -218,6 +219,19 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, context)
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """The row's own page, with a "Replay…" button to the dry run of this one row."""
+        context = {
+            **(extra_context or {}),
+            "replay_url": reverse("admin:connections_failedsend_replay")
+            + "?"
+            + urlencode({"ids": object_id}),
+            "may_replay": self.has_replay_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
 
 @admin.register(FailureGroup)
 class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -273,49 +287,5 @@ class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
 
-@admin.register(ReplayRun)
-class ReplayRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("run", "connection", "requested", "status", "matched", "acted", "outcome")
-    list_filter = ("action", "status", "connection", "requested_via")
-    list_select_related = ("connection", "requested_by")
-    ordering = ("-created_at",)
-    fields = readonly_fields = (
-        "action",
-        "connection",
-        "requested",
-        "status",
-        "outcome",
-        "reason",
-        "force",
-        "selection_shown",
-        "matched",
-        "users",
-        "acted",
-        "skipped_accepted",
-        "skipped_pending",
-        "skipped_superseded",
-        "progress",
-        "finished_at",
-    )
-
-    @admin.display(description="Run", ordering="created_at")
-    def run(self, run: ReplayRun) -> str:
-        return f"{run.get_action_display()} #{run.pk} · {when(run.created_at)}"
-
-    @admin.display(description="Requested by")
-    def requested(self, run: ReplayRun) -> str:
-        who = run.requested_by.get_username() if run.requested_by else "nobody signed in"
-        return f"{who} ({run.requested_via}) at {when(run.created_at)}"
-
-    @admin.display(description="Selection")
-    def selection_shown(self, run: ReplayRun) -> str:
-        return pretty_json(run.selection)
-
-    @admin.display(description="Its rows now")
-    def progress(self, run: ReplayRun) -> str:
-        counts = replay_run_progress(run)
-        labels = dict(Delivery.Status.choices)
-        text = ", ".join(
-            f"{n} {labels.get(status, status).lower()}" for status, n in counts.items()
-        )
-        return text or EMPTY
+# The replay runs' list lives beside: importing it registers it.
+import connections.audit.admin_runs  # noqa: E402, F401

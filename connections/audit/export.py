@@ -28,7 +28,7 @@ COLUMNS = {
     "error_class": "error_class",
     "braze_error": "failure_group__braze_error",
     "error": "last_error",
-    "failure_group": "failure_group_id",
+    "failure_group": "failure_group__title",
     "times_replayed": "replay_count",
     "object": "body",
 }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from connections.braze.transport import TrackResponse
+from connections.braze.transport import TrackOutcome, TrackResponse
 from connections.delivery.models import DeliveryAttempt
 from connections.delivery.outcomes import RowsAt
 from connections.models import BrazeOutput
@@ -69,10 +69,18 @@ FINISHED_FIELDS = [
 def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None:
     attempt.finished_at = timezone.now()
     attempt.duration_ms = max(0, int(response.duration_ms))
-    attempt.outcome = DeliveryAttempt.Outcome[response.outcome.name]
+    attempt.outcome = _outcome(attempt, response)
     attempt.status_code = response.status_code
     attempt.error_class = response.error_class[:40]
     attempt.braze_message = (response.message or "")[:EXCERPT_CHARS]
     attempt.braze_errors = list(response.errors)[:500]
     attempt.response_excerpt = (response.excerpt or "")[:EXCERPT_CHARS]
     attempt.save(update_fields=FINISHED_FIELDS)
+
+
+def _outcome(attempt: DeliveryAttempt, response: TrackResponse) -> DeliveryAttempt.Outcome:
+    """What the request came to: a whole-request refusal of a single object is that object's
+    rejection, as nothing is left to split and nothing is resent."""
+    if response.outcome == TrackOutcome.SPLIT and attempt.object_count <= 1:
+        return DeliveryAttempt.Outcome.REJECTED
+    return DeliveryAttempt.Outcome[response.outcome.name]

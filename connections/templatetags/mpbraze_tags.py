@@ -39,3 +39,10 @@ def failed_sends_url(
     if group is not None:
         params["group"] = group
     return reverse("admin:connections_failedsend_changelist") + "?" + urlencode(params)
+
+
+@register.simple_tag
+def mapping_issues_url(connection_id: int) -> str:
+    """The audit admin's mapping issues of one connection, the newest first."""
+    params = {"connection__id__exact": connection_id}
+    return reverse("admin:mapping_mappingissue_changelist") + "?" + urlencode(params)

@@ -1,5 +1,6 @@
 // Copy buttons: <button class="copy" data-copy="ID"> copies the text of the element #ID.
 // A file of its own (no inline script), so a Content-Security-Policy can forbid inline code.
+// It only writes to the clipboard: nothing copied leaves the page.
 (function () {
   "use strict";
 
@@ -29,6 +30,11 @@
     button.textContent = label;
     window.setTimeout(function () { button.textContent = original; }, 2000);
   }
+
+  // A button that needs this script is hidden in the page until the script runs.
+  document.querySelectorAll("button.copy[data-copy][hidden]").forEach(function (button) {
+    button.hidden = false;
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy[data-copy]");

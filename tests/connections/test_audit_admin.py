@@ -255,3 +255,40 @@ def test_select_all_across_pages_replays_the_whole_filter(seeded: BrazeOutput, o
     assert chosen.status_code == 302
     assert chosen["Location"].endswith("/replay/?kind=dead")
     assert "2 rows, 2 users" in client.get(chosen["Location"]).content.decode()
+
+
+def test_a_failed_sends_own_page_has_a_replay_button_to_the_dry_run_of_that_row(
+    seeded: BrazeOutput, ops: User, auditor: User
+) -> None:
+    row = Delivery.objects.get(user_key="cy")
+    detail = reverse("admin:connections_failedsend_change", args=[row.pk])
+    text = signed_in(ops).get(detail).content.decode()
+    replay = reverse("admin:connections_failedsend_replay") + f"?ids={row.pk}"
+    assert f'<a href="{replay}" id="replay-one">Replay…</a>' in text
+    dry = signed_in(ops).get(replay).content.decode()
+    assert "1 rows, 1 users" in dry
+    assert ReplayRun.objects.count() == 0  # a dry run only
+    assert "Replay…" not in signed_in(auditor).get(detail).content.decode()
+
+
+def test_a_refused_request_of_one_object_reads_as_rejected_not_split_and_resent(
+    seeded: BrazeOutput, auditor: User
+) -> None:
+    row = Delivery.objects.get(user_key="cy")
+    attempt = DeliveryAttempt.objects.get(deliveries=row)
+    assert (attempt.object_count, attempt.status_code, attempt.outcome) == (1, 400, "rejected")
+    page = signed_in(auditor).get(reverse("admin:connections_failedsend_change", args=[row.pk]))
+    text = page.content.decode()
+    assert "split and resent" not in text
+    assert "<td>Rejected</td><td>400</td><td>1</td>" in text
+
+
+def test_the_csv_names_each_rows_failure_group_by_its_title(
+    seeded: BrazeOutput, auditor: User
+) -> None:
+    response = signed_in(auditor).get(reverse("admin:connections_failedsend_export"))
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    groups = {r["user"]: r["failure_group"] for r in csv.DictReader(io.StringIO(text))}
+    dead = FailureGroup.objects.get(kind="dead")
+    assert groups["dee"] == groups["eve"] == dead.title == "Retries exhausted: HTTP 5xx"
+    assert groups["cy"] == "Braze refused the request (HTTP 400): Bad Request"

@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from connections import services
 from connections.connectivity.models import ConnectivityCheck
+from connections.delivery import mapping_service
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
 from connections.onboarding import FIRST_EVENT_NAME, FIRST_EVENT_USER
+from mapping.models import MappingIssue
 from tests.conftest import add_output
 from tests.connections.test_glance import issue, seed
 
@@ -224,9 +226,20 @@ def run_snippet(args: list[str], secret: str) -> subprocess.CompletedProcess[str
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
 
 
+def mapped_without_issues(batch: InboundBatch) -> None:
+    """Mapped for the connection's Server output: one event, and not one mapping issue."""
+    server = batch.connection.outputs.get(platform="server")
+    assert mapping_service.batch_map(batch_id=batch.pk) == server.pk
+    assert list(Delivery.objects.values_list("kind", "event_name")) == [
+        ("events", FIRST_EVENT_NAME)
+    ]
+    assert list(MappingIssue.objects.values_list("kind", "field_path")) == []
+
+
 @pytest.fixture
 def live_page(live_server: Any, marketer: User) -> Any:
     connection, secret = services.connection_create(name="Live")
+    with_outputs(connection)
     client = Client(HTTP_HOST=f"127.0.0.1:{live_server.thread.port}")
     client.force_login(marketer)
     return connection, secret, page(client, connection)
@@ -242,6 +255,7 @@ def test_the_python_snippet_sends_a_batch_that_is_stored(live_page: Any) -> None
     batch = InboundBatch.objects.get(connection=connection)
     assert batch.payload["user_identities"] == {"customer_id": FIRST_EVENT_USER}
     assert batch.payload["events"][0]["data"]["event_name"] == FIRST_EVENT_NAME
+    mapped_without_issues(batch)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -254,12 +268,15 @@ def test_the_curl_snippet_sends_a_batch_that_is_stored(live_page: Any) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     batch = InboundBatch.objects.get(connection=connection)
     assert batch.payload["events"][0]["data"]["event_name"] == FIRST_EVENT_NAME
+    mapped_without_issues(batch)
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="node is not installed")
 def test_the_node_snippet_is_valid_javascript(marketer: User, connection: Connection) -> None:
     # The mparticle package is not installed here: check the syntax only.
     code = snippet(page(signed_in(marketer), connection), "node")
+    # The event carries its time, as the Python and curl ones do (no "Missing timestamp").
+    assert code.index("event.timestamp_unixtime_ms = Date.now();") < code.index("addEvent(event)")
 
     done = subprocess.run(
         ["node", "--check", "--input-type=commonjs", "-"],
@@ -270,3 +287,30 @@ def test_the_node_snippet_is_valid_javascript(marketer: User, connection: Connec
     )
 
     assert done.returncode == 0, done.stderr
+
+
+def step_links(content: str) -> dict[str, str]:
+    found = re.findall(
+        r'id="onboarding-(\w+)".*?<span class="step-label">(?:<a href="([^"]*)">)?', content, re.S
+    )
+    return {key: html.unescape(url) for key, url in found}
+
+
+def test_each_step_still_to_do_links_to_where_it_is_done(
+    marketer: User, auditor: User, connection: Connection
+) -> None:
+    pk = connection.pk
+    assert step_links(page(signed_in(marketer), connection)) == {
+        "app": f"/connections/{pk}/outputs/new/",
+        "server": f"/connections/{pk}/#output-server",  # its card says: an app output first
+        "tested": f"/connections/{pk}/checks/",
+        "received": f"/connections/{pk}/#first-event",
+        "delivered": f"/connections/{pk}/#glance",
+    }
+    add_output(connection, "ios", "ios-app-key-0001")
+    links = step_links(page(signed_in(marketer), connection))
+    assert links["app"] == ""  # done: nothing to go to
+    assert links["server"].endswith("?platform=server")
+    for_auditor = step_links(page(signed_in(auditor), connection))
+    assert for_auditor["server"] == ""  # a page the auditor may not open
+    assert for_auditor["tested"] == f"/connections/{pk}/checks/"

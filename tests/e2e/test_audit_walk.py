@@ -14,7 +14,7 @@ from connections.delivery.forwarder import output_forward
 from connections.fakebraze import FakeBraze
 from connections.models import Delivery, DeliveryAttempt
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +107,79 @@ def test_every_audit_list_fits_1280_px_without_a_horizontal_scroll(
     for href in changelists:
         page.goto(f"{live_server.url}{href}")
         assert fits(page, "#changelist"), href
+
+
+def failed_sends_at_1280(page: Any, braze: FakeBraze) -> None:
+    """Rejected and dead rows with long users, events and Braze messages."""
+    connection, _secret = services.connection_create(name="Shop app (EU storefront, production)")
+    server = braze_connection(connection, braze.url)
+    users = [f"customer-{n:04d}@example.com" for n in range(6)]
+    braze.set_faults(next_statuses=(503, 503))
+    queue_rows(server, [event(user, name="Checkout completed") for user in users])
+    output_forward(output_id=server.pk)
+    Delivery.objects.filter(status="queued").update(next_attempt_at="2000-01-01T00:00:00Z")
+    output_forward(output_id=server.pk)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+# The width of the table of results, and the columns (field-*) of its cells that wrap.
+TABLE_AND_WRAPS = """() => {
+  const table = document.querySelector('#result_list');
+  const wrapped = [...table.querySelectorAll('tbody td, tbody th')].filter(cell => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    return tops.size > 1;
+  });
+  return [table.getBoundingClientRect().width, [...new Set(wrapped.map(cell => cell.className))]];
+}"""
+
+
+RESULTS_SCROLL = """() => {
+  const box = document.querySelector('#changelist .results');
+  return box.scrollWidth - box.clientWidth;
+}"""
+
+
+def test_the_failed_sends_table_gets_the_width_at_1280_px_with_the_sidebar_collapsed(
+    page: Any, live_server: Any, auditor: User, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+    settings.MPBRAZE_RETRY_MAX_ATTEMPTS = 2
+    failed_sends_at_1280(page, braze)
+    sign_in(page, live_server.url, "auditor")
+    page.goto(f"{live_server.url}/admin/connections/failedsend/")
+    assert page.locator("#result_list tbody tr").count() == 6
+
+    assert not page.is_visible("#nav-sidebar")
+    width, wrapped = page.evaluate(TABLE_AND_WRAPS)
+    assert width >= 900, width
+    assert page.evaluate(RESULTS_SCROLL) == 0  # every column in view, none behind a scroll
+    # When, where, who and the status read on one line; the event and Braze's words may wrap.
+    assert not {"field-failed", "field-connection", "field-user", "field-http_status"} & set(
+        wrapped
+    ), wrapped
+    assert fits(page, "#changelist")
+    screenshot(page, "audit-failed-sends")
+
+    page.click("#toggle-nav-sidebar")  # the user's own choice is kept, as Django keeps it
+    assert page.is_visible("#nav-sidebar")
+    page.reload()
+    assert page.is_visible("#nav-sidebar")
+    page.click("#toggle-nav-sidebar")
+    page.goto(f"{live_server.url}/admin/connections/failedsend/")
+    assert not page.is_visible("#nav-sidebar")
+
+
+def test_pages_other_than_lists_keep_the_admins_sidebar_open(
+    page: Any, live_server: Any, auditor: User, braze: FakeBraze, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+    settings.MPBRAZE_RETRY_MAX_ATTEMPTS = 2
+    failed_sends_at_1280(page, braze)
+    sign_in(page, live_server.url, "auditor")
+    page.goto(f"{live_server.url}/admin/connections/failedsend/")
+    row = Delivery.objects.filter(status="dead").first()
+    assert row is not None
+    page.goto(f"{live_server.url}/admin/connections/failedsend/{row.pk}/change/")
+    assert page.is_visible("#nav-sidebar")  # a list visited first set no lasting choice

@@ -61,3 +61,46 @@ def test_confirming_with_an_overlap_shows_the_new_secret_once_and_the_previous_o
     page.reload()
     assert new not in page.content()
     screenshot(page, "connection-after-rotation")
+
+
+def test_the_new_secret_has_a_copy_button_that_only_writes_to_the_clipboard(
+    browser: Any, live_server: Any, marketer: User
+) -> None:
+    connection, _old = services.connection_create(name="Shop app")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, "marketer")
+        page.goto(f"{live_server.url}/connections/{connection.pk}/rotate-secret/")
+        page.click("#confirm-rotate")
+        new = page.inner_text("#new-secret")
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+
+        page.click("#copy-secret")
+
+        page.wait_for_function("document.querySelector('#copy-secret').textContent === 'Copied'")
+        assert page.evaluate("navigator.clipboard.readText()") == new
+        assert requests == []  # the secret went to the clipboard and nowhere else
+        screenshot(page, "secret-shown-copy")
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_secret_is_shown_selectable_and_no_dead_button(
+    browser: Any, live_server: Any, marketer: User
+) -> None:
+    connection, _old = services.connection_create(name="Shop app")
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, "marketer")
+        page.goto(f"{live_server.url}/connections/{connection.pk}/rotate-secret/")
+        page.click("#confirm-rotate")
+        assert page.is_visible("#new-secret")
+        assert not page.is_visible("#copy-secret")
+        style = "getComputedStyle(document.querySelector('#new-secret')).userSelect"
+        assert page.evaluate(style) in ("all", "auto", "text")
+    finally:
+        context.close()

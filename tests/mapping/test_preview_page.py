@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from connections import services
 from connections.models import Connection, Delivery, InboundBatch
+from connections.validation import OutputDraft
 from mapping.examples import EXAMPLES, example_text
 from mapping.models import MappingIssue
+from mapping.settings import OutputSettings
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +146,41 @@ def test_the_page_carries_each_examples_json_for_the_choice_to_fill_the_box(
     carried = page.split('<script id="preview-examples" type="application/json">')[1]
     examples = json.loads(carried.split("</script>")[0])
     assert examples == {name: example_text(name) for name in EXAMPLES}
+
+
+def test_the_preview_names_each_item_it_did_not_forward_and_why(
+    marketer: User, connection: Connection
+) -> None:
+    ios = add_output(connection, "ios", "ios-key-0001")
+    settings = OutputSettings(event_denylist=("Refund",), attribute_denylist=("ssn",))
+    services.output_save(
+        connection=connection,
+        draft=OutputDraft(platform="ios", api_key="ios-key-0001"),
+        settings=settings,
+        output=ios,
+    )
+    at = {"timestamp_unixtime_ms": 1764300000000}
+    batch = {
+        "user_identities": {"customer_id": "c-1"},
+        "user_attributes": {"ssn": "000", "plan": "gold"},
+        "events": [
+            {"event_type": "custom_event", "data": {"event_name": "Play", **at}},
+            {"event_type": "screen_view", "data": {"screen_name": "Home", **at}},
+            {"event_type": "custom_event", "data": {"event_name": "Refund", **at}},
+            {"event_type": "session_start", "data": at},
+            {"event_type": "breadcrumb", "data": at},
+        ],
+    }
+    response = preview(marketer, connection, output=str(ios.pk), batch=json.dumps(batch))
+    text = response.content.decode()
+    listed = text[text.index('id="preview-skipped"') : text.index("</ul>", text.index("skipped"))]
+    assert "5 items not forwarded" in text
+    assert [
+        html.unescape(re.sub(r"<[^>]+>", "", li)).strip() for li in listed.split("<li>")[1:]
+    ] == [
+        "attribute “ssn”: in the attribute denylist",
+        "events[1] screen view “Home”: this output's settings do not forward screen views",
+        "events[2] event “Refund”: in the event denylist",
+        "events[3] Session Start: this output's settings do not forward session events",
+        "events[4] breadcrumb event: Braze has no use for this event type",
+    ]

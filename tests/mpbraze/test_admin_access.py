@@ -197,3 +197,20 @@ def test_the_site_header_links_auditors_and_ops_to_the_audit_admin_but_not_marke
         client.force_login(user)
         page = client.get(reverse("dashboard")).content.decode()
         assert ('id="audit-link"' in page) is linked, user.username
+
+
+def test_the_site_header_links_everyone_to_the_api_docs_and_ops_to_hooks_and_tokens(
+    auditor: User, ops: User, marketer: User
+) -> None:
+    hooks = reverse("admin:connections_hooksubscription_changelist")
+    tokens = reverse("admin:connections_apitoken_changelist")
+    for user, linked in ((ops, True), (auditor, False), (marketer, False)):
+        client = Client()
+        client.force_login(user)
+        page = client.get(reverse("dashboard")).content.decode()
+        assert '<a href="/api/v1/docs" id="api-docs-link">API docs</a>' in page
+        assert (f'<a href="{hooks}" id="hooks-link">REST hooks</a>' in page) is linked
+        assert (f'<a href="{tokens}" id="tokens-link">API tokens</a>' in page) is linked
+        if linked:
+            assert client.get(hooks).status_code == client.get(tokens).status_code == 200
+    assert Client().get("/api/v1/docs").status_code == 200

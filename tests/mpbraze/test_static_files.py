@@ -52,3 +52,17 @@ def test_the_live_server_serves_the_stylesheet_a_page_names(live_server: Any, db
 
     assert response.status_code == 200
     assert response.content == Path(settings.STATIC_ROOT, match[1][len("/static/") :]).read_bytes()
+
+
+def test_favicon_ico_leads_to_the_icon_among_the_static_files(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert re.fullmatch(r"/static/favicon\.[0-9a-f]{12}\.ico", response["Location"])
+    assert "max-age=86400" in response["Cache-Control"]
+
+    icon = client.get(response["Location"])
+
+    assert icon.status_code == 200
+    assert icon["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert b"".join(icon.streaming_content)[:4] == b"\x00\x00\x01\x00"  # type: ignore[attr-defined]
+    assert '<link rel="icon" href="/static/favicon.' in client.get("/login/").content.decode()
