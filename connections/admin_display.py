@@ -1,5 +1,5 @@
-"""How the audit admin shows values (JSON as indented JSON, times with seconds and zone,
-fields labelled in words) and filters by related rows (ids bounded)."""
+"""How the audit admin shows values: JSON as indented JSON, times with seconds and zone,
+fields labelled in words."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import display_for_field, display_for_value
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-
-from connections.ids import is_id
 
 EMPTY = "—"
 
@@ -90,26 +87,3 @@ class LabelledAdmin(admin.ModelAdmin):
         if isinstance(name, str) and name in self.labels:
             return field_column(self.model, name, self.labels[name])
         return name
-
-
-def _keyed_by_id(field: Any) -> bool:
-    target = getattr(field, "target_field", None) if field.remote_field else None
-    return isinstance(target, models.IntegerField)
-
-
-class RelatedIdFilter(admin.RelatedFieldListFilter):
-    """Django's filter by a related row, for keys that are ids: a value that cannot be an id
-    (``?connection__id__exact=99999999999999999999``) is named and selects nothing. SQLite's
-    driver would raise on a number beyond 64 bits (a 500); PostgreSQL finds no row."""
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        given = self.used_parameters.get(self.lookup_kwarg)  # a list of strings since Django 5
-        values = [str(value) for value in given] if isinstance(given, list) else []
-        if all(is_id(value) for value in values):
-            return super().queryset(request, queryset) or queryset
-        shown = values[0][:40]
-        messages.error(request, f"Filter “{self.title}”: {shown!r} is not an id.")
-        return queryset.none()
-
-
-admin.FieldListFilter.register(_keyed_by_id, RelatedIdFilter, take_priority=True)
