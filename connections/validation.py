@@ -77,6 +77,22 @@ def platform_label(platform: str) -> str:
     return dict(Platform.choices).get(platform, platform)
 
 
+def instance_finder_error(pasted: str, braze_instance: str) -> str | None:
+    """What is wrong with a "Find my instance" value, if anything. The finder only helps pick
+    the instance (the page's script selects it): an address on another instance than the one
+    chosen is an error naming both, never a reason to save another instance."""
+    if not pasted.strip():
+        return None
+    found = instances.find_instance(pasted)
+    if found is None:
+        return "No Braze instance matches that address; choose Custom for other endpoints."
+    if found.code == braze_instance:
+        return None
+    what = "dashboard URL" if instances.is_dashboard_address(pasted) else "endpoint"
+    chosen = instances.label(braze_instance)
+    return f"The {what} you pasted is on {found.label}, but {chosen} is selected."
+
+
 def validate_output(
     draft: OutputDraft,
     siblings: list[SiblingOutput],
