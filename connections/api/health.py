@@ -14,7 +14,7 @@ from connections.probes.checks import readiness_checks
 router = Router(tags=["health"])
 
 
-class CheckOut(Schema):
+class ReadinessCheckOut(Schema):
     name: str
     ok: bool
     detail: str
@@ -23,7 +23,7 @@ class CheckOut(Schema):
 class HealthOut(Schema):
     status: str
     failing: list[str]
-    checks: list[CheckOut]
+    checks: list[ReadinessCheckOut]
 
 
 @router.get(

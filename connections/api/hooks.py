@@ -60,7 +60,7 @@ class HookPage(Page):
     items: list[HookOut]
 
 
-class AttemptOut(Schema):
+class HookAttemptOut(Schema):
     at: datetime
     status_code: int | None
     latency_ms: int | None
@@ -80,7 +80,7 @@ class HookDeliveryOut(Schema):
     created_at: datetime
     finished_at: datetime | None
     payload: Any
-    attempt_records: list[AttemptOut]
+    attempt_records: list[HookAttemptOut]
 
 
 class HookDeliveryPage(Page):
@@ -108,7 +108,7 @@ def delivery_out(delivery: HookDelivery) -> dict[str, Any]:
         "event_type": delivery.event.type,
         "payload": delivery.event.payload,
         "attempt_records": [
-            {name: getattr(a, name) for name in AttemptOut.model_fields}
+            {name: getattr(a, name) for name in HookAttemptOut.model_fields}
             for a in delivery.attempt_records.order_by("at", "pk")
         ],
     }

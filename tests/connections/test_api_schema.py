@@ -69,3 +69,24 @@ def test_the_api_answers_every_generated_request_without_a_server_error(
     case: Any, seeded: str
 ) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded}"}, checks=CHECKS)
+
+
+def test_each_schema_of_the_openapi_document_is_named_once() -> None:
+    """ninja names a component after its class: two classes of one name share one component,
+    and the answers of one of them are then checked against the other's fields."""
+    from ninja import Schema
+
+    from mpbraze.api import api
+
+    api.get_openapi_schema()  # imports every module that declares a schema
+    names = [
+        cls.__name__
+        for cls in _subclasses(Schema)
+        if cls.__module__.startswith(("connections.", "mapping."))
+    ]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
+
+
+def _subclasses(cls: type) -> list[type]:
+    direct = cls.__subclasses__()
+    return direct + [grand for sub in direct for grand in _subclasses(sub)]
