@@ -6,7 +6,16 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI, Swagger
 
-from connections.api import checks, configuration, deliveries, errors, health, hooks, replays
+from connections.api import (
+    checks,
+    configuration,
+    deliveries,
+    errors,
+    health,
+    hooks,
+    instance_change,
+    replays,
+)
 from connections.api.parsing import StrictParser
 from mapping import api as mapping_api
 
@@ -26,6 +35,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/connections", configuration.router)
+api.add_router("/connections", instance_change.router)
 api.add_router("", checks.router)
 api.add_router("", deliveries.router)
 api.add_router("", replays.router)
