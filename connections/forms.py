@@ -11,7 +11,13 @@ from connections.models import BrazeOutput, Platform
 from connections.output_fields import ENDPOINTS, PlatformField, fields_for
 from connections.settings_form import OutputSettingsFields
 from connections.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
-from connections.validation import NON_FIELD, OutputDraft, SiblingOutput, validate_output
+from connections.validation import (
+    NON_FIELD,
+    OutputDraft,
+    SiblingOutput,
+    instance_finder_error,
+    validate_output,
+)
 from mapping.settings import EMAIL_IDENTITY_CHOICES, EXTERNAL_IDENTITY_CHOICES, OutputSettings
 
 #: What the API key field asks for, by platform (the generic help text serves a new output
@@ -32,6 +38,9 @@ OUTPUT_CONFIG_FIELDS = (
     "external_identity_type",
     "email_identity_type",
 )
+
+#: The choices an output draft is made of: the rules run once each of them is valid.
+DRAFT_CHOICES = ("platform", "braze_instance", "external_identity_type", "email_identity_type")
 
 
 class ConnectionCreateForm(forms.Form):
@@ -162,8 +171,10 @@ class BrazeOutputForm(OutputSettingsFields):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         self._take_kept_key(cleaned)
-        self._apply_instance_finder(cleaned)
-        if not self.errors:
+        self._check_instance_finder(cleaned)
+        # Every rule runs whenever the choices the draft needs are valid, so all errors show
+        # at once (the finder's is one of them).
+        if all(name in cleaned for name in DRAFT_CHOICES):
             self._validate(cleaned)
         if self.errors:
             self._keep_typed_key()
@@ -204,22 +215,19 @@ class BrazeOutputForm(OutputSettingsFields):
             key_required=self.output is None,
         )
         for name, messages in result.errors.items():
+            if name in self.errors:  # its first problem is already said (a kept key expired)
+                continue
             for message in messages:
                 self.add_error(None if name == NON_FIELD else name, message)
         self.draft, self.notices = result.draft, result.notices
 
-    def _apply_instance_finder(self, cleaned: dict[str, Any]) -> None:
-        pasted = cleaned.get("instance_finder", "").strip()
-        if not pasted:
+    def _check_instance_finder(self, cleaned: dict[str, Any]) -> None:
+        if "braze_instance" not in cleaned:  # an unknown choice, said on its own field
             return
-        found = instances.find_instance(pasted)
-        if found is None:
-            self.add_error(
-                "instance_finder",
-                "No Braze instance matches that address; choose Custom for other endpoints.",
-            )
-        else:
-            cleaned["braze_instance"] = found.code
+        pasted = cleaned.get("instance_finder", "")
+        message = instance_finder_error(pasted, cleaned["braze_instance"])
+        if message:
+            self.add_error("instance_finder", message)
 
     def _draft(self, cleaned: dict[str, Any]) -> OutputDraft:
         """The output as posted; an endpoint field hidden for the platform is left out."""

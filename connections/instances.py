@@ -87,17 +87,32 @@ def get(code: str) -> BrazeInstance | None:
     return BY_CODE.get(code)
 
 
+def label(code: str) -> str:
+    """How pages name an instance code: "EU 01", "Custom" (an unknown code as it is)."""
+    return dict(CHOICES).get(code, code)
+
+
 def find_instance(pasted: str) -> BrazeInstance | None:
     """The instance a pasted dashboard URL, REST endpoint or SDK endpoint belongs to."""
-    text = pasted.strip()
-    try:
-        host = (urlsplit(text if "//" in text else f"//{text}").hostname or "").lower()
-    except ValueError:  # "[", "//[", "http://[::1": an unclosed or invalid IPv6 literal
-        return None
+    host = _host_of(pasted)
     for instance in INSTANCES:
         if host in (instance.rest_host, instance.sdk_host, *instance.dashboard_hosts):
             return instance
     return None
+
+
+def is_dashboard_address(pasted: str) -> bool:
+    """Whether a pasted address is a Braze dashboard's (not a REST or SDK endpoint)."""
+    host = _host_of(pasted)
+    return any(host in instance.dashboard_hosts for instance in INSTANCES)
+
+
+def _host_of(pasted: str) -> str:
+    text = pasted.strip()
+    try:
+        return (urlsplit(text if "//" in text else f"//{text}").hostname or "").lower()
+    except ValueError:  # "[", "//[", "http://[::1": an unclosed or invalid IPv6 literal
+        return ""
 
 
 def is_braze_host(host: str, kind: HostKind) -> bool:

@@ -19,8 +19,18 @@ from connections.models import (
     Platform,
     platform_order,
 )
-from connections.validation import SiblingOutput
+from connections.validation import OutputDraft, SiblingOutput
 from mapping.models import MappingIssue
+
+#: The stored fields an ``OutputDraft`` holds as they are (not the key, nor the platform).
+OUTPUT_DRAFT_FIELDS = (
+    "external_identity_type",
+    "email_identity_type",
+    "braze_instance",
+    "custom_sdk_endpoint",
+    "custom_rest_endpoint",
+    "custom_js_endpoint",
+)
 
 
 def connections_for_dashboard() -> QuerySet[Connection]:
@@ -174,3 +184,17 @@ def connection_objects_waiting_later(connection: Connection) -> int:
         status=Delivery.Status.QUEUED,
         next_attempt_at__gt=timezone.now(),
     ).count()
+
+
+def connection_output_drafts(connection: Connection) -> list[OutputDraft]:
+    """The connection's outputs as stored, as the rules see them (iOS, Android, Web, Server)."""
+    order = list(Platform.values)
+    outputs = sorted(connection.outputs.all(), key=lambda o: order.index(o.platform))
+    return [
+        OutputDraft(
+            platform=output.platform,
+            stored_key_fingerprint=output.api_key_fingerprint,
+            **{name: getattr(output, name) for name in OUTPUT_DRAFT_FIELDS},
+        )
+        for output in outputs
+    ]

@@ -8,13 +8,21 @@ import secrets
 from dataclasses import asdict
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from connections import encryption
 from connections.hooks import emit as hooks
-from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
+from connections.instance_change import CHANGE_FIELDS, InstanceChange
+from connections.models import (
+    APP_PLATFORMS,
+    BrazeOutput,
+    Connection,
+    ConnectivityCheck,
+    Platform,
+)
 from connections.validation import OutputDraft
 from mapping.settings import OutputSettings
 
@@ -191,6 +199,39 @@ def output_save(
     if created and output.platform == Platform.SERVER:
         batches_resume_waiting(connection=connection)
     return output
+
+
+#: Why the history rows of a "Change Braze instance…" say the outputs changed.
+INSTANCE_CHANGE_REASON = "Braze instance changed for every output of the connection"
+
+
+@transaction.atomic
+def connection_change_instance(
+    *, connection: Connection, change: InstanceChange, changed_by: User | None = None
+) -> list[ConnectivityCheck]:
+    """Move every output to the instance (or custom endpoints) of a change that
+    ``validate_instance_change`` accepted, in one transaction, each history row naming who and
+    why; then a check of each output starts. Queued objects go to the new endpoint: the
+    forwarder reads an output's endpoint when it sends."""
+    from connections.connectivity.services import connection_test_connectivity
+
+    changed: set[str] = set()
+    for output in connection.outputs.select_for_update().order_by("platform"):
+        changed |= _output_move(output, change, changed_by)
+    hooks.connection_updated(connection, changed=sorted(changed), action="instance_changed")
+    return connection_test_connectivity(connection=connection, started_by=changed_by)
+
+
+def _output_move(output: BrazeOutput, change: InstanceChange, changed_by: User | None) -> set[str]:
+    before = _output_fields(output)
+    moved = change.applied_to(OutputDraft(platform=output.platform))
+    for name in CHANGE_FIELDS:
+        setattr(output, name, getattr(moved, name))
+    output._change_reason = INSTANCE_CHANGE_REASON  # type: ignore[attr-defined]
+    if changed_by is not None:  # else the signed-in user, as simple_history's middleware says
+        output._history_user = changed_by  # type: ignore[attr-defined]
+    output.save()
+    return set(_changed_fields(before, _output_fields(output)))
 
 
 def _sending_configuration(output: BrazeOutput) -> tuple[str, str, str]:

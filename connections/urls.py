@@ -16,6 +16,11 @@ urlpatterns = [
         views.connection_rotate_secret,
         name="connection_rotate_secret",
     ),
+    path(
+        "connections/<id:pk>/change-instance/",
+        views.connection_change_instance,
+        name="connection_change_instance",
+    ),
     path("connections/<id:pk>/resume/", views.connection_resume, name="connection_resume"),
     path("connections/<id:pk>/retry-now/", views.connection_retry_now, name="connection_retry_now"),
     path("connections/<id:pk>/test/", checks.connection_test, name="connection_test"),

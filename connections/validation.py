@@ -49,6 +49,16 @@ class OutputDraft:
         named = instances.get(self.braze_instance)
         return named.rest_host if named else self.custom_rest_endpoint
 
+    @property
+    def sdk_host(self) -> str:
+        named = instances.get(self.braze_instance)
+        return named.sdk_host if named else self.custom_sdk_endpoint
+
+    @property
+    def js_host(self) -> str:
+        named = instances.get(self.braze_instance)
+        return named.js_host if named else self.custom_js_endpoint
+
 
 @dataclass(frozen=True)
 class SiblingOutput:
@@ -75,6 +85,22 @@ class Validation:
 
 def platform_label(platform: str) -> str:
     return dict(Platform.choices).get(platform, platform)
+
+
+def instance_finder_error(pasted: str, braze_instance: str) -> str | None:
+    """What is wrong with a "Find my instance" value, if anything. The finder only helps pick
+    the instance (the page's script selects it): an address on another instance than the one
+    chosen is an error naming both, never a reason to save another instance."""
+    if not pasted.strip():
+        return None
+    found = instances.find_instance(pasted)
+    if found is None:
+        return "No Braze instance matches that address; choose Custom for other endpoints."
+    if found.code == braze_instance:
+        return None
+    what = "dashboard URL" if instances.is_dashboard_address(pasted) else "endpoint"
+    chosen = instances.label(braze_instance)
+    return f"The {what} you pasted is on {found.label}, but {chosen} is selected."
 
 
 def validate_output(
@@ -199,14 +225,19 @@ def _check_against_siblings(result: Validation, siblings: list[SiblingOutput]) -
             return
 
 
+#: Where a marketer refused by the one-workspace rule can move every output at once.
+MOVE_THEM_ALL = "“Change Braze instance…” on the connection page moves every output at once."
+
+
 def _workspace_mismatch(draft: OutputDraft, sibling: SiblingOutput) -> str:
     other = platform_label(sibling.platform)
     if draft.platform == Platform.SERVER:
         return (
             f"The server output's REST endpoint {draft.rest_host} must match the event "
-            f"configuration's REST endpoint {sibling.rest_host} (from the {other} output)."
+            f"configuration's REST endpoint {sibling.rest_host} (from the {other} output). "
+            + MOVE_THEM_ALL
         )
     return (
         f"REST endpoint {draft.rest_host} differs from {sibling.rest_host} used by the {other} "
-        "output; all outputs of a connection must use the same Braze workspace."
+        f"output; all outputs of a connection must use the same Braze workspace. {MOVE_THEM_ALL}"
     )

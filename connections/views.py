@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,8 +24,16 @@ from connections.forms import (
     ConnectionEditForm,
     SecretRotationForm,
 )
+from connections.instance_change import (
+    IN_FLIGHT,
+    InstanceChange,
+    InstanceChangeValidation,
+    instance_change_changes,
+)
+from connections.instance_form import InstanceChangeForm
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from connections.typed_keys import KeyScope
+from connections.validation import OutputDraft
 
 
 def allowed(permission: str):  # type: ignore[no-untyped-def]
@@ -160,6 +170,52 @@ def connection_retry_now(request: HttpRequest, pk: int) -> HttpResponse:
         objects = f"{done.objects} waiting object{'' if done.objects == 1 else 's'}"
         messages.success(request, f"Retry now: {objects} will be sent at once.")
     return redirect("connection_detail", pk=pk)
+
+
+@allowed("connections.change_brazeoutput")
+@require_http_methods(["GET", "POST"])
+def connection_change_instance(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every output to another Braze instance: the form, a confirmation naming what changes,
+    then the move and a connectivity check of each output."""
+    connection = get_object_or_404(Connection, pk=pk)
+    outputs = selectors.connection_output_drafts(connection)
+    if not outputs:
+        messages.info(request, "Add an output first: its Braze instance is chosen on its form.")
+        return redirect("connection_detail", pk=pk)
+    form = InstanceChangeForm(request.POST or None, outputs=outputs)
+    context = {"connection": connection, "form": form, "cancel_url": connection.get_absolute_url()}
+    if request.method == "POST" and form.is_valid() and form.validation is not None:
+        if request.POST.get("confirm") == "yes":
+            return _instance_changed(request, connection, form.validation.change)
+        return _instance_change_confirmation(request, context, outputs, form.validation)
+    return render(request, "connections/change_instance.html", context)
+
+
+def _instance_change_confirmation(
+    request: HttpRequest,
+    context: dict[str, object],
+    outputs: list[OutputDraft],
+    validation: InstanceChangeValidation,
+) -> HttpResponse:
+    """What changes, with the change as it will be saved (normalised) in hidden fields."""
+    context |= {
+        "changes": instance_change_changes(outputs, validation.drafts),
+        "notices": validation.notices,
+        "hidden": asdict(validation.change),
+        "in_flight": IN_FLIGHT,
+    }
+    return render(request, "connections/confirm_change_instance.html", context)
+
+
+def _instance_changed(
+    request: HttpRequest, connection: Connection, change: InstanceChange
+) -> HttpResponse:
+    user = request.user if isinstance(request.user, User) else None
+    services.connection_change_instance(connection=connection, change=change, changed_by=user)
+    named = change.braze_instance != instances.CUSTOM
+    where = instances.label(change.braze_instance) if named else change.custom_rest_endpoint
+    messages.success(request, f"Every output now uses {where}: a check of each has started.")
+    return redirect("connection_checks", pk=connection.pk)
 
 
 @allowed("connections.delete_connection")

@@ -13,6 +13,7 @@ from connections.api import (
     errors,
     health,
     hooks,
+    instance_change,
     replays,
     retries,
 )
@@ -35,6 +36,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/connections", configuration.router)
+api.add_router("/connections", instance_change.router)
 api.add_router("", checks.router)
 api.add_router("", deliveries.router)
 api.add_router("", replays.router)

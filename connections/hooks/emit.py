@@ -42,7 +42,8 @@ def connection_resumed(connection: Connection) -> None:
 def connection_updated(
     connection: Connection, *, changed: list[str], output: BrazeOutput | None = None, action: str
 ) -> None:
-    """``action``: ``updated``, ``output_created``, ``output_updated`` or ``output_deleted``;
+    """``action``: ``updated``, ``output_created``, ``output_updated``, ``output_deleted`` or
+    ``instance_changed`` (every output moved to another Braze instance);
     ``changed`` names the fields (``api_key`` when the key changed, never the key)."""
     if not changed and action in ("updated", "output_updated"):
         return

@@ -1,5 +1,7 @@
-// The output form: a pasted dashboard URL or endpoint selects the matching Braze instance;
-// the custom endpoints show with Custom; fields show only for the platforms they act for.
+// The output form: a pasted dashboard URL or endpoint selects the matching Braze instance (a
+// helper only: choosing another instance afterwards is said, and the server refuses the
+// disagreement rather than overriding the choice); the custom endpoints show with Custom;
+// fields show only for the platforms they act for.
 (function () {
   "use strict";
   var catalog = JSON.parse(document.getElementById("instance-catalog").textContent);
@@ -22,6 +24,30 @@
     return null;
   }
 
+  function labelOf(code) {
+    var option = instance.querySelector('option[value="' + code + '"]');
+    return option ? option.text : code;
+  }
+
+  // The catalog lists the REST and SDK hosts first, then the dashboard hosts.
+  function whatWasPasted(code) {
+    return catalog[code].indexOf(hostOf(finder.value)) > 1 ? "dashboard URL" : "endpoint";
+  }
+
+  function sayAgreement() {
+    var code = find(finder.value);
+    if (!finder.value.trim()) {
+      result.textContent = "";
+    } else if (!code) {
+      result.textContent = "No Braze instance matches that address; choose Custom for other endpoints.";
+    } else if (code === instance.value) {
+      result.textContent = "Selected " + labelOf(code) + ".";
+    } else {
+      result.textContent = "The " + whatWasPasted(code) + " you pasted is on " + labelOf(code) +
+        ", but " + labelOf(instance.value) + " is selected.";
+    }
+  }
+
   function showCustom() {
     custom.hidden = instance.value !== "custom";
   }
@@ -35,17 +61,15 @@
   }
 
   finder.addEventListener("input", function () {
-    if (!finder.value.trim()) { result.textContent = ""; return; }
     var code = find(finder.value);
-    if (code) {
-      instance.value = code;
-      result.textContent = "Selected " + instance.options[instance.selectedIndex].text + ".";
-    } else {
-      result.textContent = "No Braze instance matches that address; choose Custom for other endpoints.";
-    }
+    if (code) { instance.value = code; }
+    sayAgreement();
     showCustom();
   });
-  instance.addEventListener("change", showCustom);
+  instance.addEventListener("change", function () {
+    if (finder.value.trim()) { sayAgreement(); }
+    showCustom();
+  });
   platform.addEventListener("change", showForPlatform);
   var hasCustomValues = Array.prototype.some.call(
     custom.querySelectorAll("input"), function (i) { return i.value; });

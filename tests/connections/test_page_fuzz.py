@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from connections import forms as connection_forms
 from connections import services
+from connections.instance_form import InstanceChangeForm
 from connections.models import Connection
 from mapping.forms import PreviewForm
 from tests.conftest import add_output
@@ -101,6 +102,11 @@ PAGES = [
         {"overlap_hours": "24"},
     ),
     Page("/connections/{pk}/resume/", NO_FORM, {}),
+    Page(
+        "/connections/{pk}/change-instance/",
+        (*fields_of(InstanceChangeForm), "confirm"),
+        {"braze_instance": "EU-01", "confirm": "yes"},
+    ),
     Page("/connections/{pk}/test/", NO_FORM, {}),
     Page("/connections/{pk}/checks/", NO_FORM, {}),
     Page("/connections/{pk}/checks.json", NO_FORM, {}),

@@ -155,16 +155,6 @@ def test_an_invalid_output_shows_the_error_on_the_field_and_keeps_the_other_valu
     assert not BrazeOutput.objects.exists()
 
 
-def test_the_instance_finder_selects_the_instance_of_a_dashboard_url(
-    marketer: User, connection: Connection
-) -> None:
-    form = output_form(
-        braze_instance="US-01", instance_finder="https://dashboard-05.braze.com/app/x"
-    )
-    signed_in(marketer).post(reverse("output_create", args=[connection.pk]), form)
-    assert BrazeOutput.objects.get().braze_instance == "US-05"
-
-
 def test_the_instance_finder_says_when_nothing_matches(
     marketer: User, connection: Connection
 ) -> None:

@@ -122,7 +122,8 @@ def test_it_refuses_a_server_rest_endpoint_that_differs_and_shows_both_values() 
     assert result.errors == {
         "braze_instance": [
             "The server output's REST endpoint rest.iad-01.braze.com must match the event "
-            "configuration's REST endpoint rest.iad-03.braze.com (from the iOS output)."
+            "configuration's REST endpoint rest.iad-03.braze.com (from the iOS output). "
+            "“Change Braze instance…” on the connection page moves every output at once."
         ]
     }
 

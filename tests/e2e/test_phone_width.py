@@ -94,6 +94,12 @@ def preview_an_example(page: Any) -> None:
     page.wait_for_selector("#preview-result")
 
 
+def review_a_change_of_instance(page: Any) -> None:
+    page.select_option("#id_braze_instance", "EU-01")
+    page.click("#review-change")
+    page.wait_for_selector("#changes")
+
+
 def pages() -> dict[str, tuple[Callable[[Connection, Connection], str], Action | None]]:
     """Name → the path of the page (given a busy and a brand-new connection), and what to do
     there before looking."""
@@ -115,6 +121,11 @@ def pages() -> dict[str, tuple[Callable[[Connection, Connection], str], Action |
         "confirm-delete": (lambda busy, new: f"/connections/{busy.pk}/delete/", None),
         "confirm-resume": (lambda busy, new: f"/connections/{busy.pk}/resume/", None),
         "confirm-rotate": (lambda busy, new: f"/connections/{busy.pk}/rotate-secret/", None),
+        "change-instance": (lambda busy, new: f"/connections/{busy.pk}/change-instance/", None),
+        "confirm-change-instance": (
+            lambda busy, new: f"/connections/{busy.pk}/change-instance/",
+            review_a_change_of_instance,
+        ),
         "confirm-output-delete": (
             lambda busy, new: f"/connections/{busy.pk}/outputs/ios/delete/",
             None,
