@@ -77,25 +77,32 @@ class AuditAdminSite(admin.AdminSite):
         page: signing in again as the same user would only lead back there. A model's views
         get its filters with integer values bounded (``drop_unstorable_integer_filters``)."""
         guarded = super().admin_view(view, cacheable)
+        # A list's own filters: replay, discard and CSV views validate theirs (a filter left
+        # out there would widen what they act on).
         model_admin = getattr(view, "__self__", None)
-        model = model_admin.model if isinstance(model_admin, admin.ModelAdmin) else None
+        lists = isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view"
 
         def refuse_signed_in_strangers(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             if request.user.is_authenticated and not self.has_permission(request):
                 raise PermissionDenied("The audit admin is for the Auditor and Ops roles.")
-            if model is not None:
-                drop_unstorable_integer_filters(request, model)
+            if lists:
+                drop_unstorable_integer_filters(request, cast(admin.ModelAdmin, model_admin))
             return guarded(request, *args, **kwargs)
 
         return cast(View, update_wrapper(refuse_signed_in_strangers, guarded))
 
 
-def drop_unstorable_integer_filters(request: HttpRequest, model: type[Model]) -> None:
+def drop_unstorable_integer_filters(request: HttpRequest, model_admin: admin.ModelAdmin) -> None:
     """Leaves out, naming it, each query-string filter on an integer or related column whose
     value is no 64-bit integer (``?connection=99999999999999999999``, ``?output__id__in=1,x``):
     SQLite's driver raises on such a number before the query runs (a 500), and no row could
     hold it on either database."""
-    refused = [key for key, values in request.GET.lists() if _unstorable(model, key, values)]
+    own = {getattr(entry, "parameter_name", None) for entry in model_admin.list_filter}
+    refused = [
+        key
+        for key, values in request.GET.lists()
+        if key not in own and _unstorable(model_admin.model, key, values)
+    ]
     if not refused:
         return
     kept = request.GET.copy()

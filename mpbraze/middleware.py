@@ -9,6 +9,7 @@ the error page elsewhere.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.core.exceptions import BadRequest
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from connections.inbound.errors import bad_request
 
+logger = logging.getLogger(__name__)
 MESSAGE = "The address contains a NUL character (%00), which no page or API accepts."
 # Bodies up to this size are read out after an early refusal; the largest the app takes is
 # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and deploy/nginx.conf refuses anything bigger.
@@ -44,8 +46,11 @@ def _drain(request: HttpRequest) -> None:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if stream is None or not length.isdigit() or not 0 < int(length) <= DRAIN_MAX_BYTES:
         return
-    while stream.read(CHUNK):  # the stream stops at Content-Length; b"" once read
-        pass
+    try:
+        while stream.read(CHUNK):  # the stream stops at Content-Length; b"" once read
+            pass
+    except Exception:
+        logger.debug("The body of a refused request could not be read out", exc_info=True)
 
 
 class RefuseNulMiddleware:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -46,7 +47,8 @@ def test_without_a_worker_heartbeat_readyz_answers_503_naming_the_worker() -> No
     heartbeat_record(worker="w1@host", now=timezone.now() - timedelta(minutes=5))
     status, body = ready()
     assert status == 503
-    assert body["checks"]["worker"]["detail"].startswith("last worker heartbeat 300 s ago")
+    # 300 s old when written; a second or two more by the time a busy machine reads it.
+    assert re.match(r"last worker heartbeat 30[0-9] s ago", body["checks"]["worker"]["detail"])
 
 
 def test_the_beat_sweep_stamps_the_heartbeat_of_the_worker_that_ran_it() -> None:

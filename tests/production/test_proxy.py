@@ -71,6 +71,10 @@ def proxied_web(tmp_path: Path, transactional_db: None) -> Iterator[tuple[Stack,
     command = [binary, "-p", str(tmp_path), "-c", str(config), "-g", "daemon off; user root;"]
     nginx = subprocess.Popen(command, cwd=tmp_path, start_new_session=True, text=True)
     try:
+        # The image build collects static files: the error pages name them too.
+        stack.run(
+            ["python", "manage.py", "collectstatic", "--noinput"], stack.environment("web", "web")
+        )
         stack.start("web", "web")
         stack.healthy("web", "web")
         deadline = time.monotonic() + 10
