@@ -16,6 +16,7 @@ from connections.models import BrazeOutput, Delivery, InboundBatch
 from mapping.issues import IssueKind
 from mapping.models import MappingIssue
 from tests.conftest import add_output
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -252,10 +253,10 @@ def test_every_send_in_backoff_is_a_failure_rate_of_100_percent_not_0(ours: Braz
     assert glance.server_output_glance(ours, now=NOW).failure_percent == 100
 
 
-@pytest.mark.skipif(db.vendor != "postgresql", reason="EXPLAIN of PostgreSQL plans")
 def test_every_glance_query_reads_the_outbox_through_an_index(
     ours: BrazeOutput, theirs: BrazeOutput
 ) -> None:
+    require_postgresql()  # EXPLAIN of PostgreSQL plans
     seed(ours, S.SENT, 3, sent_at=at(1))
     with CaptureQueriesContext(db) as captured:
         glance.connections_sparklines([ours.connection_id, theirs.connection_id], now=NOW)

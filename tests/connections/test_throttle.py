@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
 
 from connections import throttle
 from connections.throttle import Limit, Throttle
+from tests.services import redis_url
 
 BOUNDARY = 1_800_000_000.0  # a multiple of 60 s and 900 s
 
@@ -65,8 +65,7 @@ def test_a_limit_of_zero_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every command or pipeline redis-py sends to the server, as one entry each."""
-    if not settings.REDIS_URL:
-        pytest.skip("needs REDIS_URL")
+    redis_url()  # skips, or fails under MPBRAZE_REQUIRE_SERVICES=1, without Redis
     Throttle([Limit("trips", "warm-up", 1, 60)]).retry_after()  # connected before counting
     sent: list[Any] = []
     real = redis.connection.Connection.send_packed_command
