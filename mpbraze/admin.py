@@ -11,21 +11,18 @@ from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any, TypeVar, cast
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AbstractUser, AnonymousUser
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import IntegerField, Model
-from django.db.models.constants import LOOKUP_SEP
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
+from connections.admin_query import drop_unstorable_integer_filters
 from connections.roles import AUDITOR, OPS
 from mpbraze.login import ThrottledAuthenticationForm, throttled_response
 
 ADMIN_ROLES = (AUDITOR, OPS)
-INTEGER_LOOKUPS = {"exact", "in", "gt", "gte", "lt", "lte", "iexact"}
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -90,46 +87,3 @@ class AuditAdminSite(admin.AdminSite):
             return guarded(request, *args, **kwargs)
 
         return cast(View, update_wrapper(refuse_signed_in_strangers, guarded))
-
-
-def drop_unstorable_integer_filters(request: HttpRequest, model_admin: admin.ModelAdmin) -> None:
-    """Leaves out, naming it, each query-string filter on an integer or related column whose
-    value is no 64-bit integer (``?connection=99999999999999999999``, ``?output__id__in=1,x``):
-    SQLite's driver raises on such a number before the query runs (a 500), and no row could
-    hold it on either database."""
-    own = {getattr(entry, "parameter_name", None) for entry in model_admin.list_filter}
-    refused = [
-        key
-        for key, values in request.GET.lists()
-        if key not in own and _unstorable(model_admin.model, key, values)
-    ]
-    if not refused:
-        return
-    kept = request.GET.copy()
-    for key in refused:
-        del kept[key]
-        messages.error(request, f"Filter “{key}”: expected a whole number of at most 64 bits.")
-    kept._mutable = False
-    request.GET = kept  # type: ignore[assignment]  # the stubs type GET as never replaced
-
-
-def _unstorable(model: type[Model], key: str, values: list[str]) -> bool:
-    *path, last = key.split(LOOKUP_SEP)
-    if last not in INTEGER_LOOKUPS:
-        path, last = [*path, last], "exact"
-    try:
-        field = get_fields_from_path(model, LOOKUP_SEP.join(path))[-1]
-    except (FieldDoesNotExist, NotRelationField):
-        return False  # not a column: Django's own lookup checks answer for it
-    column = getattr(field, "target_field", None) if field.is_relation else field
-    if not isinstance(column, IntegerField):
-        return False
-    items = [v for value in values for v in value.split(",")] if last == "in" else values
-    return not all(_fits_64_bits(item) for item in items)
-
-
-def _fits_64_bits(text: str) -> bool:
-    digits = text.strip().removeprefix("-")
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
-        return False
-    return -(2**63) <= int(text) < 2**63

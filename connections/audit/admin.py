@@ -6,22 +6,31 @@ Ops role) and always go through a dry-run page first.
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from connections.admin import ReadOnlyMixin
 from connections.admin_display import EMPTY, pretty_json, when
+from connections.admin_query import unstorable_integer_filters
 from connections.audit import display, views
 from connections.audit.admin_filters import FAILED_SEND_FILTERS
 from connections.audit.export import failed_sends_csv
 from connections.audit.models import FailedSend, FailureGroup, ReplayRun
-from connections.audit.selectors import FILTERS, OPEN
+from connections.audit.selectors import FILTERS, OPEN, SelectionError
 from connections.delivery.models import Delivery
 
 
@@ -180,15 +189,53 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     # --- export, replay, discard -------------------------------------------------------
     def filtered_rows(self, request: HttpRequest) -> QuerySet[Any]:
-        """Exactly the rows the list shows under its current filter and search."""
-        return self.get_changelist_instance(request).get_queryset(request)
+        """Exactly the rows the list shows under its current filter and search. A parameter
+        the list would not apply raises ``IncorrectLookupParameters`` naming it: where the
+        list leaves a filter out or starts again (``?e=1``), an export must not widen."""
+        refused = unstorable_integer_filters(request, self)
+        if refused:
+            raise IncorrectLookupParameters(
+                f"Filter “{refused[0]}”: expected a whole number of at most 64 bits."
+            )
+        for name, value in request.GET.items():
+            if name in FILTERS and isinstance(value, str) and value:  # the list shows none for a bad value, and says why
+                try:
+                    FILTERS[name](Delivery.objects.none(), value)
+                except SelectionError as error:
+                    raise IncorrectLookupParameters(
+                        f"Filter “{error.field}”: {error.message}."
+                    ) from None
+        try:
+            return self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            name = self.unknown_filter(request)
+            raise IncorrectLookupParameters(
+                f"Filter “{name}”: not a filter of the failed sends, or a value it cannot take."
+            ) from None
+
+    def unknown_filter(self, request: HttpRequest) -> str:
+        """The first query-string parameter the list refuses when given alone."""
+        for key, values in request.GET.lists():
+            alone = copy(request)
+            query = QueryDict(mutable=True)
+            query.setlist(key, values)
+            alone.GET = query  # type: ignore[assignment]  # the stubs type GET as never replaced
+            try:
+                self.get_changelist_instance(alone).get_queryset(alone)
+            except IncorrectLookupParameters:
+                return key
+        return "&".join(request.GET)  # each alone is fine; together they are not
 
     def export_csv(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
-        response = StreamingHttpResponse(
-            failed_sends_csv(self.filtered_rows(request)), content_type="text/csv"
-        )
+        try:
+            rows = self.filtered_rows(request)
+        except IncorrectLookupParameters as error:
+            return HttpResponseBadRequest(
+                f"The export was not made. {error}", content_type="text/plain; charset=utf-8"
+            )
+        response = StreamingHttpResponse(failed_sends_csv(rows), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="failed-sends.csv"'
         return response
 

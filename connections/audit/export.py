@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,10 @@ from connections.delivery.models import Delivery
 
 CHUNK = 2000
 # A cell starting like a formula would run in a spreadsheet: data from apps is not trusted.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading whitespace (and invisible characters) and read fullwidth and small
+# forms (U+FF1D, U+FE62) as the ASCII sign, so the first visible character is compared after NFKC.
+FORMULA_STARTS = frozenset("=+-@")
+CONTROL_STARTS = ("\t", "\r", "\n")
 COLUMNS = {
     "id": "pk",
     "failed_at": "failed_at",
@@ -58,6 +62,19 @@ def _cells(record: tuple[Any, ...]) -> list[Any]:
 
 
 def _inert(cell: Any) -> Any:
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+    """A text cell a spreadsheet would evaluate, with a leading apostrophe so it reads as text."""
+    if isinstance(cell, str) and _formula_like(cell):
         return "'" + cell
     return cell
+
+
+def _formula_like(text: str) -> bool:
+    if text.startswith(CONTROL_STARTS):
+        return True
+    first = next((char for char in text if not _invisible(char)), "")
+    return unicodedata.normalize("NFKC", first)[:1] in FORMULA_STARTS
+
+
+def _invisible(char: str) -> bool:
+    """Whitespace, controls and format characters (zero-width space, byte-order mark)."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")

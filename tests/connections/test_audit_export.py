@@ -116,3 +116,74 @@ def test_a_formula_looking_user_id_is_written_as_text(
         ("'" + formula, "'+Checkout"),
         ("plain-user", "Checkout"),
     ]
+
+
+SPREADSHEET_CELLS = [
+    # (user id as an app sent it, evaluated by a spreadsheet?)
+    ("=1+1", True),
+    ("+1", True),
+    ("-1", True),
+    ("@SUM(A1)", True),
+    (" =1+1", True),  # leading space
+    ("\u00a0\u3000@x", True),  # no-break and ideographic spaces
+    ("\u200b\ufeff=1", True),  # zero-width space, byte-order mark
+    ("\t=1", True),
+    ("\r\n+1", True),
+    ("\uff1dHYPERLINK(1)", True),  # fullwidth equals
+    ("\uff0b1", True),  # fullwidth plus
+    ("\uff0d1", True),  # fullwidth minus
+    ("\uff20x", True),  # fullwidth commercial at
+    ("\ufe66x", True),  # small equals
+    ("\ufe62x", True),  # small plus
+    ("user=1", False),
+    ("a-b+c@d", False),
+    ("\u00e9l\u00e8ve", False),
+    ("42", False),
+]
+
+
+@pytest.mark.parametrize(("user", "evaluated"), SPREADSHEET_CELLS)
+def test_a_cell_a_spreadsheet_would_evaluate_is_written_as_text(
+    connection: Connection, auditor: User, user: str, evaluated: bool
+) -> None:
+    output = braze_connection(connection, "http://127.0.0.1:9")
+    queue_rows(output, [event(user)])
+    Delivery.objects.update(status="dead", failed_at=timezone.now())
+    response = signed_in(auditor).get(EXPORT)
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    (row,) = csv.DictReader(text.splitlines(keepends=True))
+    assert row["user"] == ("'" + user if evaluated else user)
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("foo=1", "foo"),
+        ("ids=1", "ids"),
+        ("id=1.5", "id"),
+        ("pk=0x10", "pk"),
+        ("failure_group=1e5", "failure_group"),
+        ("failed_at__gte=someday", "failed_at__gte"),
+        ("connection=abc", "connection"),
+        ("state=bogus", "state"),
+        ("state=all&foo=1", "foo"),
+    ],
+)
+def test_a_filter_the_list_would_not_apply_is_named_and_nothing_is_exported(
+    auditor: User, query: str, named: str
+) -> None:
+    response = signed_in(auditor).get(f"{EXPORT}?{query}")
+    assert response.status_code == 400
+    assert f"Filter “{named}”" in response.content.decode()
+
+
+def test_the_lists_own_filters_and_ordering_export_as_the_list_shows(
+    connection: Connection, auditor: User
+) -> None:
+    output = braze_connection(connection, "http://127.0.0.1:9")
+    queue_rows(output, [event("u1"), event("u2")])
+    Delivery.objects.update(status="dead", failed_at=timezone.now())
+    query = f"state=all&connection={connection.pk}&q=u2&o=1"
+    response = signed_in(auditor).get(f"{EXPORT}?{query}")
+    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert [row["user"] for row in csv.DictReader(text.splitlines())] == ["u2"]
