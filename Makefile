@@ -18,7 +18,7 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
-	PORT=$(PORT) $(BIN)/python -m mpbraze.devstack
+	PORT=$(PORT) $(BIN)/python -m devtools.devstack
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Connections"
 
     def ready(self) -> None:
-        from connections.checks import local_endpoints_check, public_url_check
+        from connections.system_checks import local_endpoints_check, public_url_check
 
         checks.register(local_endpoints_check, checks.Tags.security, deploy=True)
         checks.register(public_url_check, checks.Tags.compatibility)

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from connections import encryption, instances
-from mapping.settings import (
+from connections.crypto import encryption
+from connections.rules import instances
+from mapping.output_settings import (
     EMAIL_IDENTITY_CHOICES,
     EXTERNAL_IDENTITY_CHOICES,
     EmailIdentityType,

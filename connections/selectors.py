@@ -19,7 +19,7 @@ from connections.models import (
     Platform,
     platform_order,
 )
-from connections.validation import OutputDraft, SiblingOutput
+from connections.rules.validation import OutputDraft, SiblingOutput
 from mapping.models import MappingIssue
 
 #: The stored fields an ``OutputDraft`` holds as they are (not the key, nor the platform).

@@ -13,9 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from connections import encryption
+from connections.crypto import encryption
 from connections.hooks import emit as hooks
-from connections.instance_change import CHANGE_FIELDS, InstanceChange
 from connections.models import (
     APP_PLATFORMS,
     BrazeOutput,
@@ -23,8 +22,9 @@ from connections.models import (
     ConnectivityCheck,
     Platform,
 )
-from connections.validation import OutputDraft
-from mapping.settings import OutputSettings
+from connections.rules.instance_change import CHANGE_FIELDS, InstanceChange
+from connections.rules.validation import OutputDraft
+from mapping.output_settings import OutputSettings
 
 INBOUND_KEY_PREFIX = "mpb_"
 

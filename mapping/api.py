@@ -17,8 +17,8 @@ from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict
 from connections.audit.display import masked
 from connections.delivery.mapping_service import output_mapping_context
-from connections.ids import DatabaseId
 from connections.models import Platform
+from connections.rules.ids import DatabaseId
 from mapping.forms import MAX_PREVIEW_BYTES
 from mapping.issues import IssueKind
 from mapping.models import MappingIssue

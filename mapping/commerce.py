@@ -15,8 +15,8 @@ from mapping.commerce_products import (
 )
 from mapping.events import emit_at
 from mapping.issues import IssueAction, IssueKind
+from mapping.output_settings import CommerceMode
 from mapping.rules import clean_properties
-from mapping.settings import CommerceMode
 from mapping.state import BatchState
 from mapping.timestamps import event_time
 

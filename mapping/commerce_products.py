@@ -10,8 +10,8 @@ from math import isfinite
 from typing import Any, Final, Literal
 
 from mapping.issues import IssueAction, IssueKind
+from mapping.output_settings import ProductIdSource
 from mapping.rules import MAX_STRING_LENGTH, clean_properties, lenient_number
-from mapping.settings import ProductIdSource
 from mapping.state import BatchState
 
 FieldType = Literal["text", "number", "integer"]

@@ -15,7 +15,7 @@ from mapping.commerce_products import (
 )
 from mapping.issues import IssueAction, IssueKind
 from mapping.objects import ObjectKind
-from mapping.settings import CommerceMode, ProductIdSource
+from mapping.output_settings import CommerceMode, ProductIdSource
 from mapping.state import PURCHASE_FILTER_NAME, BatchState
 
 BUNDLED_PRODUCT_ID: Final = "eCommerce - purchase"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mapping.issues import IssueAction, IssueKind
-from mapping.settings import AnonymousUsers, ExternalIdentityType
+from mapping.output_settings import AnonymousUsers, ExternalIdentityType
 from mapping.state import BatchState, UserRef
 
 MAX_EXTERNAL_ID_BYTES: Final = 987

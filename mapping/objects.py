@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from mapping.issues import Issue
-from mapping.settings import EmailIdentityType, ExternalIdentityType, OutputSettings
+from mapping.output_settings import EmailIdentityType, ExternalIdentityType, OutputSettings
 
 
 class ObjectKind(StrEnum):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from mapping.objects import BrazeObject, ObjectKind
-from mapping.settings import BatchSizeMode
+from mapping.output_settings import BatchSizeMode
 
 MAX_OBJECT_BYTES: Final = 100 * 1024
 MAX_REQUEST_BYTES: Final = 3 * 1024 * 1024  # Braze answers 413 over 4 MB; keep a wide margin

@@ -8,7 +8,7 @@ from typing import Any
 
 from mapping.issues import Issue, IssueAction, IssueKind, bounded_path, example_of
 from mapping.objects import BrazeObject, MappingContext, ObjectKind, Skipped
-from mapping.settings import OutputSettings, TypeDetection, UserTagsValue
+from mapping.output_settings import OutputSettings, TypeDetection, UserTagsValue
 
 # Purchases are matched by this name in the event allow/deny lists (their mParticle name).
 PURCHASE_FILTER_NAME = "eCommerce - purchase"

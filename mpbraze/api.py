@@ -7,7 +7,6 @@ from django.http import HttpRequest, JsonResponse
 from ninja import NinjaAPI, Swagger
 
 from connections.api import (
-    checks,
     configuration,
     deliveries,
     errors,
@@ -17,6 +16,7 @@ from connections.api import (
     replays,
     retries,
 )
+from connections.api import connectivity as checks
 from connections.api.parsing import StrictParser
 from mapping import api as mapping_api
 

@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
-from connections.probes.heartbeat import HeartbeatFile
+from mpbraze.heartbeat import HeartbeatFile
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
 

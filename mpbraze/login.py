@@ -17,7 +17,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
-from connections.throttle import Limit, Throttle, client_address
+from mpbraze.throttle import Limit, Throttle, client_address
 
 WINDOW_SECONDS = 15 * 60
 TRUSTED_SECONDS = 30 * 24 * 3600  # an address the user signed in from stays trusted this long

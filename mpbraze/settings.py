@@ -190,7 +190,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Throttling of failed authentications (connections.throttle; counted in Redis, or in the
+# Throttling of failed authentications (mpbraze.throttle; counted in Redis, or in the
 # process's memory without REDIS_URL) in sliding windows: at most the limit in any 15 minutes or
 # any minute. 0 turns a limit off. Sign-ins (/login/, /admin/login/), per 15 minutes: failures
 # of one username from one address; from one address for any username; of one username from
@@ -344,7 +344,7 @@ MPBRAZE_PUBLIC_URL = env.str(
     "MPBRAZE_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
 
-# Delivery (SPEC §6). Read through connections.delivery.config, never getattr with a default.
+# Delivery (SPEC §6). Read through connections.delivery.tuning, never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
 # A multiple of 75 and 50, so a claim packs into full requests.
 MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)

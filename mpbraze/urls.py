@@ -7,9 +7,9 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path, register_converter
 from django.utils.cache import patch_cache_control
 
-from connections.ids import IdConverter
 from connections.metrics import views as metrics
 from connections.probes import views as probes
+from connections.rules.ids import IdConverter
 from mpbraze.api import api, api_not_found
 from mpbraze.login import SignInView
 
@@ -37,5 +37,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mapping.urls")),
     path("", include("connections.inbound.urls")),
-    path("", include("connections.urls")),
+    path("", include("connections.pages.urls")),
 ]

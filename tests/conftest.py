@@ -20,8 +20,8 @@ from django.test import override_settings
 from connections import services
 from connections.models import BrazeOutput, Connection
 from connections.roles import AUDITOR, MARKETER, OPS
-from connections.validation import OutputDraft
-from mapping.settings import OutputSettings
+from connections.rules.validation import OutputDraft
+from mapping.output_settings import OutputSettings
 from mpbraze.settings import filesystem_broker_options
 
 pytest_plugins = ["tests.mparticle_sdk"]
@@ -170,7 +170,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> Iterator[None]:
     """Each test counts failed sign-ins and inbound credentials afresh: Redis outlives a run,
-    and every test's client comes from 127.0.0.1 (connections.throttle keys carry the prefix).
+    and every test's client comes from 127.0.0.1 (mpbraze.throttle keys carry the prefix).
     Not through pytest-django's ``settings`` fixture: table tests name a parameter so."""
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     caches = {name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()}

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from connections.api.errors import ApiError
 from connections.api.tokens import token_prefix
-from connections.throttle import Limit, Throttle, client_address
+from mpbraze.throttle import Limit, Throttle, client_address
 
 WINDOW_SECONDS = 60
 

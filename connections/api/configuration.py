@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import ValidationError as PydanticError
 
-from connections import hosts, selectors, services
+from connections import selectors, services
 from connections.api.auth import token
 from connections.api.errors import ApiError, ErrorOut, not_found
 from connections.api.pagination import MAX_LIMIT, page
@@ -27,11 +27,12 @@ from connections.api.schemas import (
     SecretOut,
 )
 from connections.connectivity.health import Health, connections_health
-from connections.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
-from connections.ids import DatabaseId
 from connections.models import BrazeOutput, Connection, Platform, platform_order
-from connections.validation import OutputDraft, SiblingOutput, validate_output
-from mapping.settings import OutputSettings
+from connections.pages.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
+from connections.rules import hosts
+from connections.rules.ids import DatabaseId
+from connections.rules.validation import OutputDraft, SiblingOutput, validate_output
+from mapping.output_settings import OutputSettings
 
 router = Router(tags=["connections"])
 ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 413, 422), ErrorOut)

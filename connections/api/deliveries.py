@@ -19,7 +19,7 @@ from connections.audit import selectors as audit
 from connections.audit.display import masked
 from connections.audit.models import FailureGroup
 from connections.delivery.models import Delivery
-from connections.ids import DatabaseId
+from connections.rules.ids import DatabaseId
 
 router = Router(tags=["deliveries"])
 VIEW = token("read", "connections.view_delivery")

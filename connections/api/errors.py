@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from connections.field_errors import FieldError
+from connections.rules.field_errors import FieldError
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI

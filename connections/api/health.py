@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 
 from connections.api.auth import token
 from connections.api.configuration import ERRORS
-from connections.probes.checks import readiness_checks
+from connections.probes.readiness import readiness_checks
 
 router = Router(tags=["health"])
 

@@ -19,7 +19,7 @@ from connections.api.schemas import Page, Strict
 from connections.hooks import selectors, services
 from connections.hooks.events import EVENTS
 from connections.hooks.models import HookDelivery, HookSubscription
-from connections.ids import DatabaseId
+from connections.rules.ids import DatabaseId
 
 router = Router(tags=["REST hooks"])
 VIEW = token("read", "connections.view_hooksubscription")

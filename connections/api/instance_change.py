@@ -10,13 +10,14 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from connections import hosts, selectors, services
+from connections import selectors, services
 from connections.api.auth import user_of
 from connections.api.configuration import CHANGE_OUTPUT, ERRORS, connection_get, connection_out
 from connections.api.errors import ApiError
 from connections.api.schemas import ConnectionOut, Strict
-from connections.ids import DatabaseId
-from connections.instance_change import (
+from connections.rules import hosts
+from connections.rules.ids import DatabaseId
+from connections.rules.instance_change import (
     IN_FLIGHT,
     InstanceChange,
     instance_change_changes,

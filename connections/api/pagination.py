@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from connections.api.errors import ApiError
-from connections.ids import is_id
+from connections.rules.ids import is_id
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -18,7 +18,7 @@ from connections.api.schemas import Strict
 from connections.audit import selectors as audit
 from connections.audit import services
 from connections.audit.models import ReplayRun
-from connections.ids import DatabaseId
+from connections.rules.ids import DatabaseId
 
 router = Router(tags=["replay"])
 REPLAY = token("replay", "connections.replay_delivery")

@@ -13,7 +13,7 @@ from pydantic import Field
 from connections.api.auth import token, user_of
 from connections.api.configuration import ERRORS, connection_get
 from connections.delivery import retry
-from connections.ids import DatabaseId
+from connections.rules.ids import DatabaseId
 
 router = Router(tags=["delivery"])
 RETRY = token("write", "connections.retry_connection")

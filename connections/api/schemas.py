@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, create_model
 
-from mapping.settings import OutputSettings
+from mapping.output_settings import OutputSettings
 
 
 class Strict(Schema):

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from connections.api.models import ApiToken
-from connections.field_errors import FieldError
+from connections.rules.field_errors import FieldError
 
 PREFIX = "mpb"
 TOKEN = re.compile(r"^mpb_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")

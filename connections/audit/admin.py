@@ -198,7 +198,9 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 f"Filter “{refused[0]}”: expected a whole number of at most 64 bits."
             )
         for name, value in request.GET.items():
-            if name in FILTERS and isinstance(value, str) and value:  # the list shows none for a bad value, and says why
+            if (
+                name in FILTERS and isinstance(value, str) and value
+            ):  # the list shows none for a bad value, and says why
                 try:
                     FILTERS[name](Delivery.objects.none(), value)
                 except SelectionError as error:

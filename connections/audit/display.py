@@ -9,8 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from connections.admin_display import EMPTY, when
+from connections.crypto.encryption import mask
 from connections.delivery.models import Delivery, DeliveryAttempt
-from connections.encryption import mask
 
 # An app output's API key travels in the object as ``app_id``: masked wherever it is shown.
 KEY_FIELDS = ("app_id",)

@@ -16,9 +16,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from connections.audit.models import ReplayRun
 from connections.delivery.models import FAILED_STATUSES, Delivery
-from connections.field_errors import FieldError
-from connections.ids import parse_id
 from connections.models import Connection, Platform
+from connections.rules.field_errors import FieldError
+from connections.rules.ids import parse_id
 
 Status = Delivery.Status
 OPEN = FAILED_STATUSES

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from connections.audit import selectors, services
 from connections.audit.models import ReplayRun
-from connections.ids import is_id
+from connections.rules.ids import is_id
 
 MAX_SELECTED = 1000
 

@@ -15,8 +15,8 @@ from connections import services
 from connections.connectivity import http_steps
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.probe import Step, Target, probe
+from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import retry
-from connections.encryption import EncryptionKeyError
 from connections.hooks import emit as hooks
 from connections.models import BrazeOutput, Connection, Platform
 

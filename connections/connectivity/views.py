@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connections.connectivity import selectors, services
 from connections.models import BrazeOutput, Connection
-from connections.views import allowed
+from connections.pages.views import allowed
 
 
 @allowed("connections.test_connection")

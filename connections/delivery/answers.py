@@ -12,10 +12,10 @@ from django.utils import timezone
 from connections import services
 from connections.braze.transport import TrackOutcome, TrackResponse
 from connections.delivery import attempts, outbox, ratelimit
-from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, DeliveryAttempt
 from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
 from connections.delivery.sender import Sender
+from connections.delivery.tuning import delivery_config
 from connections.metrics.definitions import record_request
 
 logger = logging.getLogger(__name__)

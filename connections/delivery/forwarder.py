@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from connections import services
 from connections.braze.transport import BrazeTransport
+from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import answers, attempts, outbox, ratelimit, schedule
-from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
 from connections.delivery.outcomes import RowsAt
 from connections.delivery.sender import Planned, Sender, rows_of, workspace_of
-from connections.encryption import EncryptionKeyError
+from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput, Connection
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.requests import LIMITS, TrackRequest, build_track_requests

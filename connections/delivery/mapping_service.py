@@ -20,14 +20,14 @@ from psycopg.types.json import Jsonb
 
 from connections import services
 from connections.delivery import schedule
-from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery, InboundBatch
+from connections.delivery.tuning import delivery_config
 from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
+from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 from mapping.services import mapping_issues_record
-from mapping.settings import EmailIdentityType, ExternalIdentityType
 
 logger = logging.getLogger(__name__)
 GROUP_SIZE = 100  # batches mapped in one transaction

@@ -18,8 +18,8 @@ from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from connections.audit import failures
-from connections.delivery.config import delivery_config
 from connections.delivery.models import Delivery
+from connections.delivery.tuning import delivery_config
 from connections.hooks.failures import hook_failures_count
 from connections.metrics.definitions import DEAD, REJECTED, RETRIED, record_rows
 from connections.models import BrazeOutput

@@ -28,8 +28,8 @@ from typing import Any, Protocol
 import redis
 from django.conf import settings
 
-from connections.delivery.config import delivery_config
-from connections.encryption import fingerprint
+from connections.crypto.encryption import fingerprint
+from connections.delivery.tuning import delivery_config
 from connections.metrics.definitions import record_rate_limit_wait
 
 MAX_PAUSE_SECONDS = 3600.0  # hourly limits reset on the hour; a wilder header is not trusted

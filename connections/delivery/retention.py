@@ -26,8 +26,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from connections.delivery.config import DeliveryConfig, delivery_config
 from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
+from connections.delivery.tuning import DeliveryConfig, delivery_config
 from mapping.models import MappingIssue
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connections.delivery.config import delivery_config
 from connections.delivery.models import ForwardSchedule, InboundBatch
+from connections.delivery.tuning import delivery_config
 
 logger = logging.getLogger(__name__)
 MAPPING_MESSAGE_BATCHES = 100  # batch ids per mapping message

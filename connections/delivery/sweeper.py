@@ -20,9 +20,9 @@ from kombu.exceptions import ChannelError
 
 from connections.audit.services import replay_runs_resume
 from connections.delivery import outbox, schedule
-from connections.delivery.config import delivery_config
 from connections.delivery.models import InboundBatch
 from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
+from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput, Connection, Platform
 
 logger = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ def deliveries_sweep(self: Task) -> None:
     """Beat: recover expired leases, re-enqueue due rows and unmapped batches; the worker
     that runs it stamps its heartbeat (``/readyz``)."""
     from connections.delivery import sweeper
-    from connections.probes.checks import heartbeat_record
+    from connections.probes.readiness import heartbeat_record
 
     heartbeat_record(worker=self.request.hostname or f"pid {os.getpid()}")
     sweeper.deliveries_sweep()

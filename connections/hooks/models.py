@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from connections import encryption
+from connections.crypto import encryption
 from connections.hooks.events import CHOICES
 from connections.models import Connection
 

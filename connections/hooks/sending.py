@@ -21,12 +21,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connections.encryption import EncryptionKeyError
-from connections.hooks.config import HookConfig, hook_config
+from connections.crypto.encryption import EncryptionKeyError
 from connections.hooks.models import HookAttempt, HookDelivery, HookSubscription
 from connections.hooks.services import hook_deliveries_publish, hook_subscription_disable
 from connections.hooks.signing import signed_headers
 from connections.hooks.targets import HookError, target_url_check
+from connections.hooks.tuning import HookConfig, hook_config
 from mpbraze.http import describe_error, outbound_client
 
 Status = HookDelivery.Status

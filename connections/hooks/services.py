@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from connections import encryption
+from connections.crypto import encryption
 from connections.hooks.events import EVENTS, event_body, event_id_new
 from connections.hooks.models import HookDelivery, HookEvent, HookSubscription
 from connections.hooks.signing import secret_new

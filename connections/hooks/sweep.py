@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.hooks.config import hook_config
 from connections.hooks.failures import hook_failures_flush
 from connections.hooks.models import HookAttempt, HookDelivery
 from connections.hooks.sending import hook_subscriptions_disable_failing
 from connections.hooks.services import hook_deliveries_publish
+from connections.hooks.tuning import hook_config
 
 Status = HookDelivery.Status
 PUBLISH_LIMIT = 1000

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from connections.addresses import is_loopback
-from connections.field_errors import FieldError
-from connections.hosts import EndpointKind, EndpointPolicy, HostError, endpoint_check, split_port
+from connections.rules.field_errors import FieldError
+from connections.rules.hosts import (
+    EndpointKind,
+    EndpointPolicy,
+    HostError,
+    endpoint_check,
+    split_port,
+)
+from mpbraze.addresses import is_loopback
 
 MAX_URL_LENGTH = 2000
 LABEL = "The target URL"

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from connections.inbound.errors import Refusal, retry_later
-from connections.throttle import Limit, Throttle, client_address
+from mpbraze.throttle import Limit, Throttle, client_address
 
 WINDOW_SECONDS = 60
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from connections.inbound.checks import MAX_DEPTH, MAX_PROBLEMS, Problem, batch_problems
+from connections.inbound.batch_checks import MAX_DEPTH, MAX_PROBLEMS, Problem, batch_problems
 from connections.inbound.errors import bad_request, payload_too_large
 
 MAX_BULK_BATCHES: Final = 100

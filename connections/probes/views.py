@@ -7,7 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from connections.probes.checks import readiness_checks
+from connections.probes.readiness import readiness_checks
 
 
 @never_cache

@@ -13,7 +13,7 @@ from typing import Any
 
 from django import template
 
-from connections.glance import SERIES, HourBucket, HourlySeries
+from connections.pages.glance import SERIES, HourBucket, HourlySeries
 
 register = template.Library()
 

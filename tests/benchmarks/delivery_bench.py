@@ -118,7 +118,7 @@ class Bench:
 
     def __init__(self, folder: Path) -> None:
         from connections import services
-        from connections.fakebraze import FakeBraze, Faults
+        from devtools.fakebraze import FakeBraze, Faults
         from tests.connections.delivery_helpers import REST_KEY, braze_connection
 
         self.folder = folder

@@ -12,8 +12,8 @@ from typing import Any
 
 from mapping.engine import map_batch
 from mapping.objects import MappingContext
+from mapping.output_settings import BatchSizeMode, OutputSettings
 from mapping.requests import build_track_requests
-from mapping.settings import BatchSizeMode, OutputSettings
 from tests.benchmarks.report import BenchmarkRow, best_seconds
 
 BATCHES = 500

@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 
 from connections import roles
 from connections.api.tokens import api_token_create
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
+from devtools.fakebraze import FakeBraze
 from tests.connections.api_helpers import ApiClient, with_roles
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 

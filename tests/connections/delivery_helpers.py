@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from django.utils import timezone
 
-from connections import instances
 from connections.delivery.intake import batch_content_hash
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
+from connections.rules import instances
 from tests.conftest import add_output
 
 REST_KEY = "rest-key-0000-aaaa"

@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from connections import selectors
-from connections.forms import OUTPUT_CONFIG_FIELDS, BrazeOutputForm
 from connections.models import BrazeOutput, Connection
+from connections.pages.forms import OUTPUT_CONFIG_FIELDS, BrazeOutputForm
+from connections.rules.validation import OutputDraft
 from connections.services import inbound_secret_matches
-from connections.validation import OutputDraft
 from tests.conftest import add_output
 from tests.connections.api_helpers import ApiClient
 

@@ -18,8 +18,8 @@ from connections.audit.models import ReplayRun
 from connections.audit.services import replay_run_execute
 from connections.connectivity.services import connectivity_check_run
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery
+from devtools.fakebraze import FakeBraze
 from mapping.examples import example_batch
 from mapping.models import MappingIssue
 from tests.connections.api_helpers import ApiClient

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from connections.api.tokens import api_token_create
 from connections.models import BrazeOutput, Connection
-from connections.probes.checks import heartbeat_record
+from connections.probes.readiness import heartbeat_record
 from tests.connections.delivery_helpers import event, queue_rows
 
 CHECKS = [

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from connections import throttle
 from connections.api.tokens import api_token_create
+from mpbraze import throttle
 
 pytestmark = pytest.mark.django_db
 ATTACKER = "198.51.100.7"
@@ -88,7 +88,7 @@ def test_a_valid_token_never_reaches_the_throttles_store(
     valid: str, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens: any use of it is logged
-    caplog.set_level(logging.WARNING, logger="connections.throttle")
+    caplog.set_level(logging.WARNING, logger="mpbraze.throttle")
 
     assert call(valid, ATTACKER).status_code == 200
     assert caplog.messages == []

@@ -15,8 +15,8 @@ from django.urls import reverse
 from connections.audit import services
 from connections.audit.models import FailureGroup, ReplayRun
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, event, queue_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]

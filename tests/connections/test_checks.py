@@ -9,14 +9,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from connections.checks import (
+from connections.hooks.services import EVENTS, hook_subscription_create
+from connections.system_checks import (
     LOCAL_ENDPOINTS_IN_PRODUCTION,
     PUBLIC_URL_INVALID,
     PUBLIC_URL_MISSING,
     local_endpoints_check,
     public_url_check,
 )
-from connections.hooks.services import EVENTS, hook_subscription_create
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ from connections.connectivity.services import (
     connectivity_check_run,
     output_test_connectivity,
 )
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY
 from tests.stdlib_server import answer, local_server
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from connections import services
 from connections.connectivity.models import ConnectivityCheck
 from connections.connectivity.services import connectivity_check_run, output_test_connectivity
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
 from connections.templatetags.mpbraze_tags import ago
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from connections import instances
 from connections.hooks.targets import HookError, target_url_check
-from connections.hosts import EndpointKind, EndpointPolicy, HostError, endpoint_check
-from connections.validation import OutputDraft, validate_output
+from connections.rules import instances
+from connections.rules.hosts import EndpointKind, EndpointPolicy, HostError, endpoint_check
+from connections.rules.validation import OutputDraft, validate_output
 
 PRODUCTION = EndpointPolicy(allow_local=False)
 DEVELOPMENT = EndpointPolicy(allow_local=True)

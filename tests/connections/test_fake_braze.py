@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from connections.fakebraze import FakeBraze, FakeBrazeControl, Faults, fingerprint
+from devtools.fakebraze import FakeBraze, FakeBrazeControl, Faults, fingerprint
 from tests.connections.fakebraze_helpers import (
     KEY,
     PARSE_ERROR,

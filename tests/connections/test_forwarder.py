@@ -12,9 +12,9 @@ from connections import services
 from connections.connectivity.models import ConnectivityCheck
 from connections.connectivity.services import connectivity_check_run
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import (
     REST_KEY,
     event,

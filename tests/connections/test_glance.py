@@ -10,9 +10,10 @@ import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from connections import glance, services
+from connections import services
 from connections.delivery.intake import batch_content_hash
 from connections.models import BrazeOutput, Delivery, InboundBatch
+from connections.pages import glance
 from mapping.issues import IssueKind
 from mapping.models import MappingIssue
 from tests.conftest import add_output

@@ -21,7 +21,7 @@ from connections import services
 from connections.connectivity.models import ConnectivityCheck
 from connections.delivery import mapping_service
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
-from connections.onboarding import FIRST_EVENT_NAME, FIRST_EVENT_USER
+from connections.pages.onboarding import FIRST_EVENT_NAME, FIRST_EVENT_USER
 from mapping.models import MappingIssue
 from tests.conftest import add_output
 from tests.connections.test_glance import issue, seed

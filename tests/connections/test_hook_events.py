@@ -20,16 +20,16 @@ from connections.delivery.outbox import (
     outbox_reject,
     outbox_retry_later,
 )
-from connections.fakebraze import FakeBraze
 from connections.hooks import services as hook_services
 from connections.hooks.failures import hook_failures_flush
 from connections.hooks.models import HookEvent, HookFailureCount
 from connections.hooks.services import hook_subscription_create
 from connections.models import BrazeOutput, Connection, Delivery
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
+from devtools.fakebraze import FakeBraze
 from mapping.issues import Issue, IssueAction, IssueKind
+from mapping.output_settings import OutputSettings
 from mapping.services import mapping_issues_record
-from mapping.settings import OutputSettings
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY, event, queue_rows
 

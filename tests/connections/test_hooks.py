@@ -29,7 +29,7 @@ from connections.hooks.services import (
 )
 from connections.hooks.sweep import hook_deliveries_recover, hooks_sweep
 from connections.hooks.targets import target_url_check
-from connections.hosts import EndpointPolicy
+from connections.rules.hosts import EndpointPolicy
 from tests.conftest import PASSWORD
 from tests.connections.hooks_helpers import receiver
 

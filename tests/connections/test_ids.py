@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from connections import services
 from connections.audit.models import FailureGroup
-from connections.ids import MAX_ID, IdConverter, is_id, parse_id
 from connections.models import Connection
+from connections.rules.ids import MAX_ID, IdConverter, is_id, parse_id
 from tests.conftest import add_output
 from tests.connections.api_helpers import ApiClient
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from connections import services, throttle
+from connections import services
 from connections.delivery.models import InboundBatch
 from connections.models import Connection
+from mpbraze import throttle
 from tests.connections.inbound_helpers import Sender, basic, sdk_batch
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from connections import instances, services
+from connections import services
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.selectors import last_test_by_connection
 from connections.models import BrazeOutput, Connection
+from connections.rules import instances
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db

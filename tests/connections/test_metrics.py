@@ -21,8 +21,8 @@ from connections.delivery import ratelimit
 from connections.delivery.forwarder import output_forward
 from connections.delivery.mapping_service import batches_map
 from connections.delivery.models import Delivery, InboundBatch
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import event, queue_rows
 from tests.connections.inbound_helpers import Sender, custom_event, sdk_batch
 

@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from connections import services
 from connections.models import BrazeOutput, Connection
+from connections.pages.views import SERVER_NEEDS_APP_OUTPUT
 from connections.roles import MARKETER
-from connections.views import SERVER_NEEDS_APP_OUTPUT
-from mapping.settings import AnonymousUsers, OutputSettings
+from mapping.output_settings import AnonymousUsers, OutputSettings
 from tests.conftest import add_output, make_user
 from tests.connections.test_pages import output_form, signed_in
 

@@ -19,10 +19,10 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from connections import forms as connection_forms
 from connections import services
-from connections.instance_form import InstanceChangeForm
 from connections.models import Connection
+from connections.pages import forms as connection_forms
+from connections.pages.instance_form import InstanceChangeForm
 from mapping.forms import PreviewForm
 from tests.conftest import add_output
 from tests.connections.test_pages import output_form

@@ -15,7 +15,7 @@ from django.utils import timezone
 from connections import services
 from connections.delivery.tasks import deliveries_sweep
 from connections.models import BrazeOutput, Connection, Delivery, WorkerHeartbeat
-from connections.probes.checks import heartbeat_record
+from connections.probes.readiness import heartbeat_record
 from tests.connections.delivery_helpers import event, queue_rows
 
 pytestmark = pytest.mark.django_db

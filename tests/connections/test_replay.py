@@ -9,8 +9,8 @@ import pytest
 from connections.audit import selectors, services
 from connections.audit.models import FailureGroup, ReplayRun
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import event, queue_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]

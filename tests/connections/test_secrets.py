@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from connections import encryption, services
+from connections import services
+from connections.crypto import encryption
 from connections.models import BrazeOutput, Connection
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db

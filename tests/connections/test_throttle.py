@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import redis
 
-from connections import throttle
-from connections.throttle import Limit, Throttle
+from mpbraze import throttle
+from mpbraze.throttle import Limit, Throttle
 from tests.services import redis_url
 
 BOUNDARY = 1_800_000_000.0  # a multiple of 60 s and 900 s

@@ -19,7 +19,7 @@ import pytest
 
 from connections.braze import BrazeTransport, TrackOutcome, TransportError
 from connections.braze.responses import TrackResponse
-from connections.fakebraze import FakeBraze, fingerprint
+from devtools.fakebraze import FakeBraze, fingerprint
 from mpbraze.http import outbound_client
 from tests.connections.fakebraze_helpers import VALID_DATA, attribute, event, many
 from tests.stdlib_server import Respond, answer, local_server

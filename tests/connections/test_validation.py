@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connections import encryption, instances
-from connections.hosts import EndpointPolicy
-from connections.validation import OutputDraft, SiblingOutput, validate_output
+from connections.crypto import encryption
+from connections.rules import instances
+from connections.rules.hosts import EndpointPolicy
+from connections.rules.validation import OutputDraft, SiblingOutput, validate_output
 
 PRODUCTION = EndpointPolicy(allow_local=False)
 DEVELOPMENT = EndpointPolicy(allow_local=True)

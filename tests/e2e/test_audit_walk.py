@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 
 from connections import services
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import Delivery, DeliveryAttempt
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
 from tests.e2e.helpers import screenshot, sign_in
 

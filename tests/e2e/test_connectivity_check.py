@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from connections import services
-from connections.fakebraze import FakeBraze
 from connections.models import Connection, Delivery
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
 from tests.e2e.helpers import sign_in
 from tests.reliability.conftest import start_worker, wait_until

@@ -14,11 +14,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from connections import instances, roles, services
+from connections import roles, services
 from connections.connectivity.services import connectivity_check_run, output_test_connectivity
 from connections.delivery.forwarder import output_forward
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Connection, Delivery
+from connections.rules import instances
+from devtools.fakebraze import FakeBraze
 from tests.conftest import add_output
 from tests.connections.api_helpers import with_roles
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows

@@ -8,7 +8,7 @@ from typing import Any
 from mapping.engine import map_batch
 from mapping.issues import Issue, IssueAction, IssueKind
 from mapping.objects import MappingContext, MappingResult, ObjectKind
-from mapping.settings import EmailIdentityType, ExternalIdentityType, OutputSettings
+from mapping.output_settings import EmailIdentityType, ExternalIdentityType, OutputSettings
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 T0 = 1_700_000_000_000

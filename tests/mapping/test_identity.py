@@ -10,8 +10,8 @@ from mapping.engine import map_batch
 from mapping.issues import IssueAction as A
 from mapping.issues import IssueKind as K
 from mapping.objects import ObjectKind
-from mapping.settings import EmailIdentityType as Email
-from mapping.settings import ExternalIdentityType as External
+from mapping.output_settings import EmailIdentityType as Email
+from mapping.output_settings import ExternalIdentityType as External
 from tests.mapping.helpers import T0_ISO, context, custom, issue
 
 EVENT = custom("E")

@@ -13,10 +13,10 @@ from django.urls import reverse
 
 from connections import services
 from connections.models import Connection, Delivery, InboundBatch
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
 from mapping.examples import EXAMPLES, example_text
 from mapping.models import MappingIssue
-from mapping.settings import OutputSettings
+from mapping.output_settings import OutputSettings
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db

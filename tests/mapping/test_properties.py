@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from mapping.engine import map_batch, validate_batch_shape
 from mapping.issues import EXAMPLE_LENGTH, FIELD_PATH_LENGTH, IssueAction, IssueKind
 from mapping.objects import MappingContext
-from mapping.requests import build_track_requests
-from mapping.settings import (
+from mapping.output_settings import (
     BatchSizeMode,
     CommerceMode,
     EmailIdentityType,
@@ -20,6 +19,7 @@ from mapping.settings import (
     OutputSettings,
     TypeDetection,
 )
+from mapping.requests import build_track_requests
 from tests.mapping.braze_rules import check_braze_object
 
 ODD_KEYS = ["", "$", " ", "k" * 300, "time", "event_name", "external_id", "$b", "image_url"]

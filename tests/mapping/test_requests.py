@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mapping.objects import BrazeObject, ObjectKind
+from mapping.output_settings import BatchSizeMode
 from mapping.requests import MAX_OBJECT_BYTES, MAX_REQUEST_BYTES, build_track_requests
-from mapping.settings import BatchSizeMode
 
 EVENTS, PURCHASES, ATTRIBUTES = ObjectKind.EVENTS, ObjectKind.PURCHASES, ObjectKind.ATTRIBUTES
 

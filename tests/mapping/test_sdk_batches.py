@@ -11,7 +11,7 @@ from mparticle.models.user_attribute_change_event import UserAttributeChangeEven
 
 from mapping.engine import map_batch, validate_batch_shape
 from mapping.objects import MappingResult, ObjectKind
-from mapping.settings import ExternalIdentityType
+from mapping.output_settings import ExternalIdentityType
 from tests.mapping.helpers import IOS_APP, context
 
 T0 = 1_700_000_000_000

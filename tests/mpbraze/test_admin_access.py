@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from connections.connectivity.models import ConnectivityCheck
-from connections.instances import CUSTOM
 from connections.models import BrazeOutput, Connection
+from connections.rules.instances import CUSTOM
 from mapping.issues import Issue, IssueAction, IssueKind, example_of
 from mapping.models import MappingIssue
 from mapping.services import mapping_issues_record

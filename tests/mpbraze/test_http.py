@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connections.fakebraze import FakeBraze
+from devtools.fakebraze import FakeBraze
 from mpbraze import http
 from mpbraze.http import AddressRefused, DNSLookupFailed, base_url, describe_error, outbound_client
 from tests.stdlib_server import answer, local_server

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from connections import throttle
+from mpbraze import throttle
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

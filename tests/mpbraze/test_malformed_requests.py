@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from connections.instances import find_instance
 from connections.models import Connection
+from connections.rules.instances import find_instance
 from tests.connections.inbound_helpers import Sender, sdk_batch
 from tests.connections.test_pages import output_form
 

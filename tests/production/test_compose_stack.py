@@ -19,8 +19,8 @@ import mparticle
 import pytest
 
 from connections import services
-from connections.fakebraze import FakeBraze
 from connections.models import Delivery
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 from tests.mparticle_sdk import _hang_up, sdk_config
 from tests.production.stack import PROXY_HEADERS, Stack

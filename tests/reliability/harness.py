@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.db import connection as db_connection
 
-from connections.fakebraze import FakeBraze
+from devtools.fakebraze import FakeBraze
 from tests.conftest import TEST_QUEUE
 from tests.reliability.posting import Post, Poster, assert_all_answered, event_batch, post_bulk
 from tests.reliability.processes import (

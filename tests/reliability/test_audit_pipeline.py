@@ -17,8 +17,8 @@ from django.urls import reverse
 from connections import services
 from connections.audit.models import FailureGroup, ReplayRun
 from connections.connectivity.services import connection_test_connectivity
-from connections.fakebraze import FakeBraze
 from connections.models import Connection, Delivery
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 from tests.reliability.conftest import WorkerProcess, wait_until
 from tests.reliability.test_pipeline import sdk_batch

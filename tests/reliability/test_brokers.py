@@ -14,7 +14,7 @@ import pytest
 from connections.delivery import schedule
 from connections.delivery.sweeper import broker_queue_depth
 from connections.delivery.tasks import batches_map, output_forward
-from connections.probes.checks import readiness_checks
+from connections.probes.readiness import readiness_checks
 from mpbraze.celery import app, forward_queue
 from tests.conftest import TEST_QUEUE
 from tests.reliability.processes import free_port

@@ -24,14 +24,14 @@ from django.utils import timezone
 
 from connections import services
 from connections.delivery.models import ForwardSchedule
-from connections.fakebraze import FakeBraze, FakeBrazeConfig
-from connections.fakebraze.config import normalise_keys
-from connections.fakebraze.control import CONTROL_PREFIX, handle_control
-from connections.fakebraze.handler import FakeBrazeHandler, FakeBrazeHTTPServer
-from connections.fakebraze.state import FakeBrazeState
-from connections.fakebraze.track import handle_braze
-from connections.fakebraze.wire import message
 from connections.models import Connection, Delivery, DeliveryAttempt, InboundBatch
+from devtools.fakebraze import FakeBraze, FakeBrazeConfig
+from devtools.fakebraze.config import normalise_keys
+from devtools.fakebraze.control import CONTROL_PREFIX, handle_control
+from devtools.fakebraze.handler import FakeBrazeHandler, FakeBrazeHTTPServer
+from devtools.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.track import handle_braze
+from devtools.fakebraze.wire import message
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 from tests.reliability.conftest import wait_until
 from tests.reliability.harness import (

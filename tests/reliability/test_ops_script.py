@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from connections import roles
 from connections.api.tokens import api_token_create
-from connections.fakebraze import FakeBraze
+from devtools.fakebraze import FakeBraze
 from tests.connections.api_helpers import with_roles
 from tests.connections.delivery_helpers import REST_KEY
 from tests.connections.hooks_helpers import Receiver, receiver

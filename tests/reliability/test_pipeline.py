@@ -11,9 +11,9 @@ import mparticle
 import pytest
 
 from connections import services
-from connections.fakebraze import FakeBraze
 from connections.models import Connection, Delivery, DeliveryAttempt
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
 from tests.reliability.conftest import WorkerProcess, wait_until
 

@@ -23,8 +23,8 @@ from connections import services as connection_services
 from connections.audit import services
 from connections.audit.models import ReplayRun
 from connections.delivery import schedule
-from connections.fakebraze import FakeBraze
 from connections.models import BrazeOutput, Delivery
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
 from tests.reliability.conftest import WorkerProcess, wait_until
 

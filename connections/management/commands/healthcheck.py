@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connections.probes.heartbeat import TOUCH_SECONDS, heartbeat_path
+from mpbraze.heartbeat import TOUCH_SECONDS, heartbeat_path
 
 
 def accepted_host() -> str:

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connections import encryption, services
+from connections import services
+from connections.crypto import encryption
 
 
 class Command(BaseCommand):

@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from connections.delivery.models import Delivery, InboundBatch
-from connections.demo.setup import DEMO_REST_KEY, demo_connection, send_with_sdk
-from connections.fakebraze import FakeBraze
-from mpbraze import devstack
+from devtools import devstack
+from devtools.demo.setup import DEMO_REST_KEY, demo_connection, send_with_sdk
+from devtools.fakebraze import FakeBraze
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connections.fakebraze.config import (
+from devtools.fakebraze.config import (
     BatchMode,
     FakeBrazeConfig,
     Faults,
@@ -19,8 +19,8 @@ from connections.fakebraze.config import (
     parse_key_spec,
     parse_statuses,
 )
-from connections.fakebraze.handler import FakeBrazeHTTPServer
-from connections.fakebraze.server import make_server, stop_server
+from devtools.fakebraze.handler import FakeBrazeHTTPServer
+from devtools.fakebraze.server import make_server, stop_server
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connections.fakebraze.config import BatchMode
+from devtools.fakebraze.config import BatchMode
 
 KINDS = ("attributes", "events", "purchases")
 PRIMARY_IDENTIFIERS = ("external_id", "user_alias", "braze_id")

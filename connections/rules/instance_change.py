@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from connections import hosts, instances
 from connections.models import Platform
-from connections.output_fields import fields_for
-from connections.validation import (
+from connections.rules import hosts, instances
+from connections.rules.output_fields import fields_for
+from connections.rules.validation import (
     ENDPOINT_FIELDS,
     NON_FIELD,
     OutputDraft,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from connections.fakebraze.config import BatchMode, FakeBrazeConfig, RateLimit
-from connections.fakebraze.faults import FaultInjector
-from connections.fakebraze.keys import KeyRing
-from connections.fakebraze.ratelimit import RateLimiter
-from connections.fakebraze.recorder import Recorder
+from devtools.fakebraze.config import BatchMode, FakeBrazeConfig, RateLimit
+from devtools.fakebraze.faults import FaultInjector
+from devtools.fakebraze.keys import KeyRing
+from devtools.fakebraze.ratelimit import RateLimiter
+from devtools.fakebraze.recorder import Recorder
 
 
 class FakeBrazeState:

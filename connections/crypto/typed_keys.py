@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from connections import encryption
+from connections.crypto import encryption
 
 KEPT_FOR_SECONDS = 600
 _PURPOSE = "typed-api-key"

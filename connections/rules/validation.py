@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from connections import encryption, hosts, instances
+from connections.crypto import encryption
 from connections.models import APP_PLATFORMS, Platform
-from mapping.settings import EmailIdentityType, ExternalIdentityType
+from connections.rules import hosts, instances
+from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 
 NON_FIELD = "__all__"
 ENDPOINT_FIELDS = {

@@ -9,9 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from connections.fakebraze.config import TRACK_PERMISSION, Faults
-from connections.fakebraze.state import FakeBrazeState
-from connections.fakebraze.wire import IncomingRequest, Reply, message
+from devtools.fakebraze.config import TRACK_PERMISSION, Faults
+from devtools.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
 CONTROL_PREFIX = "/_fake/"
 

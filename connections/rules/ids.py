@@ -12,7 +12,7 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
-from connections.field_errors import FieldError
+from connections.rules.field_errors import FieldError
 
 MAX_ID: Final = 2**63 - 1
 

@@ -6,7 +6,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from connections.fakebraze.config import (
+from devtools.fakebraze.config import (
     BatchMode,
     FakeBrazeConfig,
     Faults,
@@ -15,8 +15,8 @@ from connections.fakebraze.config import (
     RateLimitStyle,
     normalise_keys,
 )
-from connections.fakebraze.handler import FakeBrazeHTTPServer
-from connections.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.handler import FakeBrazeHTTPServer
+from devtools.fakebraze.state import FakeBrazeState
 
 
 def make_server(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from connections.fakebraze.faults import FaultAction
+from devtools.fakebraze.faults import FaultAction
 
 
 @dataclass(frozen=True)

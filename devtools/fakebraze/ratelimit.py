@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connections.fakebraze.config import RateLimit, RateLimitStyle
+from devtools.fakebraze.config import RateLimit, RateLimitStyle
 
 Clock = Callable[[], float]
 RETRY_AFTER = "x-ratelimit-retry-after"

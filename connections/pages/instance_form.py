@@ -6,14 +6,14 @@ from typing import Any
 
 from django import forms
 
-from connections import hosts, instances
-from connections.instance_change import (
+from connections.rules import hosts, instances
+from connections.rules.instance_change import (
     CHANGE_FIELDS,
     InstanceChange,
     InstanceChangeValidation,
     validate_instance_change,
 )
-from connections.validation import ENDPOINT_FIELDS, OutputDraft, platform_label
+from connections.rules.validation import ENDPOINT_FIELDS, OutputDraft, platform_label
 
 
 class InstanceChangeForm(forms.Form):

@@ -6,19 +6,24 @@ from typing import Any
 
 from django import forms
 
-from connections import encryption, hosts, instances
+from connections.crypto import encryption
+from connections.crypto.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
 from connections.models import BrazeOutput, Platform
-from connections.output_fields import ENDPOINTS, PlatformField, fields_for
-from connections.settings_form import OutputSettingsFields
-from connections.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
-from connections.validation import (
+from connections.pages.settings_form import OutputSettingsFields
+from connections.rules import hosts, instances
+from connections.rules.output_fields import ENDPOINTS, PlatformField, fields_for
+from connections.rules.validation import (
     NON_FIELD,
     OutputDraft,
     SiblingOutput,
     instance_finder_error,
     validate_output,
 )
-from mapping.settings import EMAIL_IDENTITY_CHOICES, EXTERNAL_IDENTITY_CHOICES, OutputSettings
+from mapping.output_settings import (
+    EMAIL_IDENTITY_CHOICES,
+    EXTERNAL_IDENTITY_CHOICES,
+    OutputSettings,
+)
 
 #: What the API key field asks for, by platform (the generic help text serves a new output
 #: whose platform is not chosen yet).

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connections import views
 from connections.connectivity import views as checks
+from connections.pages import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

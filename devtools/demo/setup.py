@@ -7,10 +7,11 @@ from typing import Any
 
 import mparticle
 
-from connections import instances, services
+from connections import services
 from connections.models import BrazeOutput, Connection
-from connections.validation import OutputDraft
-from mapping.settings import OutputSettings
+from connections.rules import instances
+from connections.rules.validation import OutputDraft
+from mapping.output_settings import OutputSettings
 
 DEMO_NAME = "Demo (local fake Braze)"
 DEMO_REST_KEY = "demo-rest-api-key-0001"

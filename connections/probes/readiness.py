@@ -18,8 +18,8 @@ from django.db import connection
 from django.utils import timezone
 
 from connections.delivery import outbox
-from connections.delivery.config import delivery_config
 from connections.delivery.sweeper import broker_queue_depth
+from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput, Platform
 from connections.probes.models import WorkerHeartbeat
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from connections.fakebraze.config import TRACK_PERMISSION
+from devtools.fakebraze.config import TRACK_PERMISSION
 
 MALFORMED_HEADER = "Missing or malformed Authorization header"
 INVALID_KEY = "Invalid API key"

@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from connections.fakebraze.control import CONTROL_PREFIX, handle_control
-from connections.fakebraze.faults import FaultAction
-from connections.fakebraze.state import FakeBrazeState
-from connections.fakebraze.track import handle_braze
-from connections.fakebraze.wire import IncomingRequest, Reply, message
+from devtools.fakebraze.control import CONTROL_PREFIX, handle_control
+from devtools.fakebraze.faults import FaultAction
+from devtools.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.track import handle_braze
+from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
 # Oversized bodies are read and discarded so the client sees the 413 instead of a reset;
 # beyond this the connection is simply closed after answering.

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from connections.fakebraze.config import Faults
+from devtools.fakebraze.config import Faults
 
 
 class FaultAction(StrEnum):

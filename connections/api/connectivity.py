@@ -18,7 +18,7 @@ from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict
 from connections.connectivity import services
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
-from connections.ids import DatabaseId
+from connections.rules.ids import DatabaseId
 
 router = Router(tags=["connectivity tests"])
 VIEW = token("read", "connections.view_connectivitycheck")

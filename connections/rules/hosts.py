@@ -14,8 +14,9 @@ from enum import StrEnum
 
 from django.conf import settings
 
-from connections import addresses, instances
-from connections.addresses import is_loopback
+from connections.rules import instances
+from mpbraze import addresses
+from mpbraze.addresses import is_loopback
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _BAD_CHARACTER = re.compile(r"[^a-z0-9.\-:\[\]]")

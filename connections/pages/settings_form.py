@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from mapping.settings import (
+from mapping.output_settings import (
     AnonymousUsers,
     BatchSizeMode,
     CommerceMode,

@@ -6,10 +6,10 @@ Behaviour follows ``shared/reference/braze_rest_api.md`` §8.
 
 from __future__ import annotations
 
-from connections.fakebraze.client import FakeBrazeControl
-from connections.fakebraze.config import BatchMode, FakeBrazeConfig, Faults, RateLimit
-from connections.fakebraze.keys import fingerprint
-from connections.fakebraze.server import FakeBraze, make_server
+from devtools.fakebraze.client import FakeBrazeControl
+from devtools.fakebraze.config import BatchMode, FakeBrazeConfig, Faults, RateLimit
+from devtools.fakebraze.keys import fingerprint
+from devtools.fakebraze.server import FakeBraze, make_server
 
 __all__ = [
     "BatchMode",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 
-from connections.fakebraze.faults import FaultAction, FaultDraw
-from connections.fakebraze.keys import AuthOutcome, fingerprint
-from connections.fakebraze.recorder import RequestRecord
-from connections.fakebraze.state import FakeBrazeState
-from connections.fakebraze.validation import KINDS, split_arrays, validate_track
-from connections.fakebraze.wire import IncomingRequest, Reply, message
+from devtools.fakebraze.faults import FaultAction, FaultDraw
+from devtools.fakebraze.keys import AuthOutcome, fingerprint
+from devtools.fakebraze.recorder import RequestRecord
+from devtools.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.validation import KINDS, split_arrays, validate_track
+from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
 TRACK_PATH = "/users/track"
 PARSE_ERROR = "Error while parsing request body. Please check your syntax."

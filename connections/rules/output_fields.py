@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.forms import BoundField
 
 from connections.models import Platform
-from mapping.settings import OutputSettings
+from mapping.output_settings import OutputSettings
 
 ENDPOINTS = ("custom_rest_endpoint", "custom_sdk_endpoint", "custom_js_endpoint")
 _MOBILE_KIT = ("forward_screen_views", "type_detection", "commerce_mode", "product_id_source")

@@ -14,26 +14,28 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import glance, instances, onboarding, selectors, services
+from connections import selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
+from connections.crypto.typed_keys import KeyScope
 from connections.delivery import retry
-from connections.forms import (
+from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
+from connections.pages import glance, onboarding
+from connections.pages.forms import (
     BrazeOutputForm,
     ConnectionCreateForm,
     ConnectionEditForm,
     SecretRotationForm,
 )
-from connections.instance_change import (
+from connections.pages.instance_form import InstanceChangeForm
+from connections.rules import instances
+from connections.rules.instance_change import (
     IN_FLIGHT,
     InstanceChange,
     InstanceChangeValidation,
     instance_change_changes,
 )
-from connections.instance_form import InstanceChangeForm
-from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
-from connections.typed_keys import KeyScope
-from connections.validation import OutputDraft
+from connections.rules.validation import OutputDraft
 
 
 def allowed(permission: str):  # type: ignore[no-untyped-def]
