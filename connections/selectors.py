@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from connections.delivery.models import FAILED_STATUSES
+from connections.delivery.retry import RETRY_NOW
 from connections.models import (
     BrazeOutput,
     Connection,
@@ -163,8 +164,6 @@ class HistoryNote:
 
 def connection_last_retry_now(connection: Connection) -> HistoryNote | None:
     """The latest "Retry now" recorded in the connection's history (who, when, how many)."""
-    from connections.delivery.retry import RETRY_NOW
-
     row = (
         Connection.history.filter(id=connection.pk, history_change_reason__startswith=RETRY_NOW)
         .select_related("history_user")

@@ -13,7 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from connections.connectivity.services import (
+    connection_test_connectivity,
+    output_test_connectivity,
+)
 from connections.crypto import encryption
+from connections.delivery.mapping_service import batches_resume_waiting
 from connections.hooks import emit as hooks
 from connections.models import (
     APP_PLATFORMS,
@@ -110,50 +115,6 @@ def connection_update(*, connection: Connection, name: str, enabled: bool) -> Co
     return connection
 
 
-def connection_pause(
-    *, connection: Connection, reason: str, refused_output: BrazeOutput | None = None
-) -> bool:
-    """Stop forwarding (rows stay queued) and say why on the connection's page.
-
-    With ``refused_output``, pause only if that output still holds the configuration Braze
-    refused (its key, instance and REST endpoint): a worker that started before a fix must
-    not pause the connection again.
-    """
-    paused = Connection.objects.filter(pk=connection.pk)
-    if refused_output is not None:
-        paused = paused.filter(
-            outputs__pk=refused_output.pk,
-            outputs__api_key_fingerprint=refused_output.api_key_fingerprint,
-            outputs__braze_instance=refused_output.braze_instance,
-            outputs__custom_rest_endpoint=refused_output.custom_rest_endpoint,
-        )
-    values = {"paused_reason": reason[:1000], "paused_at": timezone.now()}
-    # Only a connection that was forwarding announces a pause; a new reason is just saved.
-    started = paused.filter(paused_reason="").update(**values)
-    changed = started or paused.update(**values)
-    if changed:
-        connection.paused_reason = reason[:1000]
-    if started:
-        hooks.connection_paused(connection, reason[:1000])
-    return bool(changed)
-
-
-def connection_resume(*, connection: Connection) -> None:
-    """Clear the pause and send what waited."""
-    from connections.delivery.schedule import forward_schedule
-
-    was_paused = Connection.objects.filter(pk=connection.pk).exclude(paused_reason="").exists()
-    connection.paused_reason = ""
-    connection.paused_at = None
-    connection.save(update_fields=["paused_reason", "paused_at", "updated_at"])
-    if was_paused:
-        hooks.connection_resumed(connection)
-    for output_id in connection.outputs.filter(platform=Platform.SERVER).values_list(
-        "pk", flat=True
-    ):
-        forward_schedule(output_id=output_id)
-
-
 def connection_delete(*, connection: Connection) -> None:
     connection.delete()
 
@@ -167,8 +128,6 @@ def output_save(
     output: BrazeOutput | None = None,
 ) -> BrazeOutput:
     """Create or update an output from a draft that ``validate_output`` accepted."""
-    from connections.delivery.mapping_service import batches_resume_waiting
-
     created = output is None
     output = output or BrazeOutput(connection=connection)
     before = _sending_configuration(output)
@@ -193,8 +152,6 @@ def output_save(
     # passes resumes the connection, one that fails leaves it paused and says why.
     changed = _sending_configuration(output) != before
     if connection.paused_reason and changed and output.platform == Platform.SERVER:
-        from connections.connectivity.services import output_test_connectivity
-
         output_test_connectivity(output=output)
     if created and output.platform == Platform.SERVER:
         batches_resume_waiting(connection=connection)
@@ -213,8 +170,6 @@ def connection_change_instance(
     ``validate_instance_change`` accepted, in one transaction, each history row naming who and
     why; then a check of each output starts. Queued objects go to the new endpoint: the
     forwarder reads an output's endpoint when it sends."""
-    from connections.connectivity.services import connection_test_connectivity
-
     changed: set[str] = set()
     for output in connection.outputs.select_for_update().order_by("platform"):
         changed |= _output_move(output, change, changed_by)
@@ -265,11 +220,6 @@ def _is_last_app_output_beside_server(output: BrazeOutput) -> bool:
     siblings = output.connection.outputs.exclude(pk=output.pk)
     has_server = siblings.filter(platform=Platform.SERVER).exists()
     return has_server and not siblings.filter(platform__in=APP_PLATFORMS).exists()
-
-
-def output_api_key(*, output: BrazeOutput) -> str:
-    """The decrypted Braze key: only for the transport and connectivity checks."""
-    return encryption.decrypt(output.api_key_encrypted)
 
 
 def outputs_rotate_encryption(*, batch_size: int = 500) -> int:

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError
 
+from connections.hooks.models import HookSubscription
+
 LOCAL_ENDPOINTS_IN_PRODUCTION = "connections.W001"
 
 
@@ -62,8 +64,6 @@ def public_url_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 
 def _hooks_exist() -> bool:
-    from connections.hooks.models import HookSubscription
-
     try:
         return HookSubscription.objects.exists()
     except DatabaseError:  # not migrated yet, or no database: nothing to link from

@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from connections.api.auth import token
-from connections.api.configuration import ERRORS, connection_get, output_get
+from connections.api.common import ERRORS, connection_get, output_get
 from connections.api.errors import ApiError
 from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict

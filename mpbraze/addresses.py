@@ -13,6 +13,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from dataclasses import dataclass
+
+from django.conf import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -145,3 +148,28 @@ def _literal_refusal(name: str) -> str | None:
             f"{address}); write it as {address}."
         )
     return None
+
+
+@dataclass(frozen=True)
+class EndpointPolicy:
+    allow_local: bool
+    allowed_hosts: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls) -> EndpointPolicy:
+        return cls(
+            allow_local=settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS,
+            allowed_hosts=tuple(h.lower() for h in settings.MPBRAZE_ALLOWED_ENDPOINT_HOSTS),
+        )
+
+    def explicitly_allows(self, host: str) -> bool:
+        return host in self.allowed_hosts or split_port(host)[0] in self.allowed_hosts
+
+
+def split_port(host: str) -> tuple[str, str]:
+    """``rest.example.com:8080`` → (``rest.example.com``, ``8080``); IPv6 keeps its brackets."""
+    if host.startswith("["):
+        end = host.find("]")
+        return host[: end + 1], host[end + 2 :] if host[end + 1 : end + 2] == ":" else ""
+    name, _, port = host.partition(":")
+    return name, port

@@ -66,5 +66,11 @@ task_postrun.connect(_keep_database_connections, weak=False)
 app.steps["consumer"].add(HeartbeatFile)
 app.autodiscover_tasks()
 app.autodiscover_tasks(
-    ["connections.delivery", "connections.connectivity", "connections.audit", "connections.hooks"]
+    [
+        "connections.delivery",
+        "connections.connectivity",
+        "connections.audit",
+        "connections.hooks",
+        "connections.probes",
+    ]
 )

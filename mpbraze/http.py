@@ -20,8 +20,14 @@ from typing import Any
 import httpcore
 import httpx
 
-from connections.rules.hosts import EndpointPolicy, split_port
-from mpbraze.addresses import IPAddress, embedded_ipv4, is_loopback, is_public_address
+from mpbraze.addresses import (
+    EndpointPolicy,
+    IPAddress,
+    embedded_ipv4,
+    is_loopback,
+    is_public_address,
+    split_port,
+)
 
 LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
 

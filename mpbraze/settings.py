@@ -317,6 +317,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "mpbraze.deliveries_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
     "retention-prune": {"task": "mpbraze.retention_prune", "schedule": MPBRAZE_PRUNE_SECONDS},
     "hooks-sweep": {"task": "mpbraze.hooks_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
+    "replay-runs-sweep": {"task": "mpbraze.replay_runs_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
+    "worker-heartbeat": {"task": "mpbraze.worker_heartbeat", "schedule": MPBRAZE_SWEEP_SECONDS},
 }
 
 # Inbound API (SPEC §4).

@@ -13,7 +13,14 @@ from pydantic import ValidationError as PydanticError
 
 from connections import selectors, services
 from connections.api.auth import token
-from connections.api.errors import ApiError, ErrorOut, not_found
+from connections.api.common import (
+    ERRORS,
+    connection_get,
+    connection_out,
+    output_get,
+    output_out,
+)
+from connections.api.errors import ApiError
 from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import (
     ConnectionCreated,
@@ -26,7 +33,7 @@ from connections.api.schemas import (
     Page,
     SecretOut,
 )
-from connections.connectivity.health import Health, connections_health
+from connections.connectivity.health import connections_health
 from connections.models import BrazeOutput, Connection, Platform, platform_order
 from connections.pages.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
 from connections.rules import hosts
@@ -35,7 +42,6 @@ from connections.rules.validation import OutputDraft, SiblingOutput, validate_ou
 from mapping.output_settings import OutputSettings
 
 router = Router(tags=["connections"])
-ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 413, 422), ErrorOut)
 VIEW = token("read", "connections.view_connection")
 ADD = token("write", "connections.add_connection", "connections.add_brazeoutput")
 CHANGE = token("write", "connections.change_connection")
@@ -46,68 +52,6 @@ DELETE_OUTPUT = token("write", "connections.delete_brazeoutput")
 
 class ConnectionPage(Page):
     items: list[ConnectionOut]
-
-
-def output_out(output: BrazeOutput) -> dict[str, Any]:
-    fields = (
-        "platform",
-        "api_key_masked",
-        "braze_instance",
-        "rest_host",
-        "custom_rest_endpoint",
-        "custom_sdk_endpoint",
-        "custom_js_endpoint",
-        "external_identity_type",
-        "email_identity_type",
-        "settings",
-        "updated_at",
-    )
-    return {name: getattr(output, name) for name in fields}
-
-
-def connection_out(connection: Connection, health: Health | None = None) -> dict[str, Any]:
-    fields = ("id", "name", "slug", "enabled", "paused_reason", "paused_at", "inbound_key")
-    health = health or connections_health([connection])[connection.pk]
-    return {
-        **{name: getattr(connection, name) for name in fields},
-        "status": connection.status.value,
-        "health": health_out(health),
-        "created_at": connection.created_at,
-        "updated_at": connection.updated_at,
-        "outputs": [output_out(o) for o in _ordered(connection.outputs.all())],
-    }
-
-
-def health_out(health: Health) -> dict[str, Any]:
-    return {
-        "state": health.kind,
-        "label": health.label,
-        "reason": health.detail,
-        "since": health.since,
-    }
-
-
-def _ordered(outputs: Any) -> list[BrazeOutput]:
-    """iOS, Android, Web, Server (from a prefetch, so no query)."""
-    return sorted(outputs, key=lambda output: Platform.values.index(output.platform))
-
-
-def connection_get(pk: int) -> Connection:
-    found = Connection.objects.filter(pk=pk).first()
-    if found is None:
-        raise not_found("connection")
-    return found
-
-
-def output_get(pk: int, platform: str) -> BrazeOutput:
-    connection_get(pk)
-    if platform not in Platform.values:
-        choices = ", ".join(Platform.values)
-        raise ApiError(404, "not_found", f"No platform {platform[:20]!r}; one of {choices}.")
-    found = BrazeOutput.objects.filter(connection_id=pk, platform=platform).first()
-    if found is None:
-        raise ApiError(404, "not_found", f"This connection has no {platform} output.")
-    return found
 
 
 @router.get("", response={200: ConnectionPage, **ERRORS}, auth=VIEW)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from connections.api.auth import token
-from connections.api.configuration import ERRORS
+from connections.api.common import ERRORS
 from connections.api.errors import not_found
 from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page
@@ -60,6 +60,24 @@ class AttemptOut(Schema):
 class DeliveryDetail(DeliveryOut):
     body: Any
     http_attempts: list[AttemptOut]
+
+
+class FailedSendFilters(Schema):
+    """The failed-sends filters of the audit (``connections.audit.selectors.FILTERS``), each
+    a query parameter of the same name; a test keeps the two lists equal."""
+
+    connection: str | None = None
+    group: str | None = None
+    kind: str | None = None
+    error_class: str | None = None
+    status_code: str | None = None
+    braze_error: str | None = None
+    platform: str | None = None
+    state: str | None = None
+    status: str | None = None
+    failed_since: str | None = None
+    failed_before: str | None = None
+    q: str | None = None
 
 
 class DeliveryPage(Page):
@@ -146,25 +164,13 @@ def deliveries_read(request: HttpRequest, delivery_id: DatabaseId) -> dict[str, 
 @router.get("/failed-sends", response={200: DeliveryPage, **ERRORS}, auth=VIEW_FAILED)
 def failed_sends_list(
     request: HttpRequest,
-    connection: str | None = None,
-    group: str | None = None,
-    kind: str | None = None,
-    error_class: str | None = None,
-    status_code: str | None = None,
-    braze_error: str | None = None,
-    platform: str | None = None,
-    state: str | None = None,
-    status: str | None = None,
-    failed_since: str | None = None,
-    failed_before: str | None = None,
-    q: str | None = None,
+    filters: Query[FailedSendFilters],
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ) -> dict[str, Any]:
     """Rows that ever failed, with the admin's filters; open ones (dead or rejected) unless
     ``state`` says replayed, discarded or all."""
-    values = locals()
-    params = {name: values[name] for name in audit.FILTERS if values.get(name) is not None}
+    params = filters.model_dump(exclude_none=True)
     rows = audit.failed_sends(params, base=_deliveries().filter(failed_at__isnull=False))
     return page(rows, cursor=cursor, limit=limit, render=delivery_out)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -96,35 +97,37 @@ def install(api: NinjaAPI) -> None:
         (Exception, _server_error),
     ]
     for exception, handler in handlers:
-        api.add_exception_handler(exception, handler)
+        api.add_exception_handler(exception, partial(handler, api))
 
 
-def _answer(request: HttpRequest, status: int, items: list[dict[str, Any]]) -> HttpResponse:
-    from mpbraze.api import api
-
+def _answer(
+    api: NinjaAPI, request: HttpRequest, status: int, items: list[dict[str, Any]]
+) -> HttpResponse:
     response = api.create_response(request, {"errors": items}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="mpbraze"'
     return response
 
 
-def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    response = _answer(request, exc.status, exc.items)
+def _api_error(api: NinjaAPI, request: HttpRequest, exc: ApiError) -> HttpResponse:
+    response = _answer(api, request, exc.status, exc.items)
     for name, value in exc.headers.items():
         response[name] = value
     return response
 
 
-def _field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
+def _field_error(api: NinjaAPI, request: HttpRequest, exc: FieldError) -> HttpResponse:
     item = {"code": "invalid", "message": f"{exc.field}: {exc.message}", "field": exc.field}
-    return _answer(request, 422, [item])
+    return _answer(api, request, 422, [item])
 
 
-def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+def _validation_error(api: NinjaAPI, request: HttpRequest, exc: ValidationError) -> HttpResponse:
     items = [_pydantic_item(error) for error in exc.errors]
     if any(item["code"] == "malformed_json" for item in items):
-        return _answer(request, 400, [item for item in items if item["code"] == "malformed_json"])
-    return _answer(request, 422, items)
+        return _answer(
+            api, request, 400, [item for item in items if item["code"] == "malformed_json"]
+        )
+    return _answer(api, request, 422, items)
 
 
 def _pydantic_item(error: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,31 +148,35 @@ def _pydantic_item(error: Mapping[str, Any]) -> dict[str, Any]:
     return {"code": "invalid", "message": f"{field or source}: {message}", "field": field}
 
 
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+def _unauthenticated(api: NinjaAPI, request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     message = "Send a valid API token: Authorization: Bearer mpb_…; it may be revoked or expired."
-    return _answer(request, 401, [{"code": "unauthenticated", "message": message, "field": None}])
+    return _answer(
+        api, request, 401, [{"code": "unauthenticated", "message": message, "field": None}]
+    )
 
 
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+def _http_error(api: NinjaAPI, request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, ApiError):  # ninja wraps what the body parser raises
-        return _api_error(request, exc.__cause__)
+        return _api_error(api, request, exc.__cause__)
     code = {400: "malformed_json", 401: "unauthenticated", 403: "forbidden", 404: "not_found"}
     # ninja answers 400 only for a body it cannot parse.
     message = "The body is not valid JSON." if exc.status_code == 400 else str(exc)
     item = {"code": code.get(exc.status_code, "invalid"), "message": message, "field": None}
-    return _answer(request, exc.status_code, [item])
+    return _answer(api, request, exc.status_code, [item])
 
 
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _answer(request, 404, [{"code": "not_found", "message": "Not found.", "field": None}])
+def _not_found(api: NinjaAPI, request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _answer(
+        api, request, 404, [{"code": "not_found", "message": "Not found.", "field": None}]
+    )
 
 
-def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+def _too_large(api: NinjaAPI, request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     message = "The body is over the API's size limit."
-    return _answer(request, 413, [{"code": "too_large", "message": message, "field": None}])
+    return _answer(api, request, 413, [{"code": "too_large", "message": message, "field": None}])
 
 
-def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+def _server_error(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     message = "Something failed on our side; it is logged. Try again, or tell your operator."
-    return _answer(request, 500, [{"code": "server_error", "message": message, "field": None}])
+    return _answer(api, request, 500, [{"code": "server_error", "message": message, "field": None}])

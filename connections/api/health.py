@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from connections.api.auth import token
-from connections.api.configuration import ERRORS
+from connections.api.common import ERRORS
 from connections.probes.readiness import readiness_checks
 
 router = Router(tags=["health"])

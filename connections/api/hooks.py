@@ -12,7 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from connections.api.auth import token, user_of
-from connections.api.configuration import ERRORS
+from connections.api.common import ERRORS
 from connections.api.errors import not_found
 from connections.api.pagination import MAX_LIMIT, page
 from connections.api.schemas import Page, Strict

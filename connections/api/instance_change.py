@@ -11,8 +11,8 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from connections import selectors, services
-from connections.api.auth import user_of
-from connections.api.configuration import CHANGE_OUTPUT, ERRORS, connection_get, connection_out
+from connections.api.auth import token, user_of
+from connections.api.common import ERRORS, connection_get, connection_out
 from connections.api.errors import ApiError
 from connections.api.schemas import ConnectionOut, Strict
 from connections.rules import hosts
@@ -24,6 +24,7 @@ from connections.rules.instance_change import (
     validate_instance_change,
 )
 
+CHANGE_OUTPUT = token("write", "connections.change_brazeoutput")
 router = Router(tags=["connections"])
 
 

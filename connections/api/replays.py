@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 
 from connections.api.auth import token, user_of
-from connections.api.configuration import ERRORS
+from connections.api.common import ERRORS
 from connections.api.errors import ApiError, not_found
 from connections.api.schemas import Strict
 from connections.audit import selectors as audit

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from connections.api.auth import token, user_of
-from connections.api.configuration import ERRORS, connection_get
+from connections.api.common import ERRORS, connection_get
 from connections.delivery import retry
 from connections.rules.ids import DatabaseId
 

@@ -27,6 +27,7 @@ from connections.audit.order import attributes_not_overwriting
 from connections.delivery import outbox, schedule
 from connections.delivery.models import FAILED_STATUSES, Delivery
 from connections.models import Connection
+from mpbraze.publish import publish
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -84,7 +85,7 @@ def replay_runs_create(
 def replay_runs_resume(*, now: datetime | None = None) -> int:
     """Start again runs whose message was lost (waiting over a minute) or whose worker died
     (running past ``STALE_RUN``): a run acts only on rows still in a final state, so doing
-    part of it again changes nothing twice. Called by the beat sweeper."""
+    part of it again changes nothing twice. The beat runs it (``mpbraze.replay_runs_sweep``)."""
     now = now or timezone.now()
     ReplayRun.objects.filter(
         status=ReplayRun.Status.RUNNING, started_at__lt=now - STALE_RUN
@@ -99,10 +100,8 @@ def replay_runs_resume(*, now: datetime | None = None) -> int:
 
 
 def _enqueue(run_id: int) -> None:
-    from connections.audit.tasks import replay_run_execute
-
     try:
-        schedule.publish(replay_run_execute, (run_id,))
+        publish("mpbraze.replay_run", (run_id,))
     except Exception:  # the broker is down: the sweeper starts waiting runs again
         logger.warning("Could not start replay run %s", run_id, exc_info=True)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from connections.rules.hosts import EndpointPolicy, split_port
+from mpbraze.addresses import EndpointPolicy, split_port
 from mpbraze.http import _ssl_context, allowed_addresses, base_url, describe_error
 
 

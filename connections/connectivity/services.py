@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle
 from connections.connectivity import http_steps
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.probe import Step, Target, probe
@@ -19,6 +19,7 @@ from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import retry
 from connections.hooks import emit as hooks
 from connections.models import BrazeOutput, Connection, Platform
+from mpbraze.publish import publish
 
 logger = logging.getLogger(__name__)
 # A second click within this long gets the check already running, not a new one.
@@ -56,11 +57,8 @@ def connection_test_connectivity(
 
 
 def _enqueue(check_id: int) -> None:
-    from connections.connectivity.tasks import connectivity_check_run
-    from connections.delivery.schedule import publish
-
     try:
-        publish(connectivity_check_run, (check_id,))
+        publish("mpbraze.connectivity_check_run", (check_id,))
     except Exception:  # the broker is down: say so on the check instead of leaving it running
         logger.warning("Could not start connectivity check %s", check_id, exc_info=True)
         _finish(
@@ -95,7 +93,7 @@ def output_probe(output: BrazeOutput) -> list[Step]:
             steps += probe(Target(output.js_host, timeout), http_steps.reachability_step)
         return steps
     try:
-        api_key = services.output_api_key(output=output)
+        api_key = lifecycle.output_api_key(output=output)
     except EncryptionKeyError as error:
         message = f"the API key cannot be decrypted ({error}): enter it again"
         return [Step("http", "failed", 0, message)]
@@ -135,7 +133,7 @@ def _resume_on_proof(check: ConnectivityCheck) -> None:
     endpoint is over."""
     connection = check.output.connection
     if connection.paused_reason:
-        services.connection_resume(connection=connection)
+        lifecycle.connection_resume(connection=connection)
         retry.connection_retry_now(connection=connection, user=check.started_by, after_test=True)
         check.summary = f"{check.summary}. The connection was paused; it has resumed."
         check.save(update_fields=["summary"])

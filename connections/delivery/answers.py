@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle
 from connections.braze.transport import TrackOutcome, TrackResponse
 from connections.delivery import attempts, outbox, ratelimit
 from connections.delivery.models import Delivery, DeliveryAttempt
@@ -23,10 +23,11 @@ logger = logging.getLogger(__name__)
 Answer = tuple[DeliveryAttempt, RowsAt, TrackResponse]
 
 
-def answered(sender: Sender, answers: list[Answer]) -> None:
+def answered(sender: Sender, answers: list[Answer]) -> list[list[Delivery]]:
     """Answers that arrived together, applied in one transaction: each answer and its effect
     on its rows are still both or neither, for one commit, and the rows of every accepted
-    request are marked sent in one statement."""
+    request are marked sent in one statement. Returns the rows of whole-request refusals in
+    halves, for the forwarder to send again (outside any transaction)."""
     for _attempt, rows_at, response in answers:
         ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
         record_request(
@@ -48,10 +49,12 @@ def answered(sender: Sender, answers: list[Answer]) -> None:
                 OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
         for status_code, rows in accepted.items():
             outbox.outbox_mark_sent(rows=rows, status_code=status_code)
+    halves: list[list[Delivery]] = []
     for attempt, rows_at, response in answers:
-        if response.outcome == TrackOutcome.SPLIT:  # sends more requests: not in a transaction
+        if response.outcome == TrackOutcome.SPLIT:
             attempts.attempt_finish(attempt=attempt, response=response)
-            _on_split(sender, rows_at, response)
+            halves += _on_split(rows_at, response)
+    return halves
 
 
 def _failure(response: TrackResponse) -> outbox.Failure:
@@ -75,7 +78,7 @@ def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
     rows = list(rows_at.values())
     _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
     sender.retried += rows
-    sender.wait(delivery_config().retry_backoff_seconds[0] * 0.8)
+    sender.run_again_after(delivery_config().retry_backoff_seconds[0] * 0.8)
     if dead:
         logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)
 
@@ -94,21 +97,18 @@ def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
     until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
     ratelimit.block_until(sender.workspace, until)
     outbox.outbox_release(rows=list(rows_at.values()), at=until)
-    sender.wait((until - timezone.now()).total_seconds())
+    sender.run_again_after((until - timezone.now()).total_seconds())
     sender.stopped = True
 
 
-def _on_split(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
+def _on_split(rows_at: RowsAt, response: TrackResponse) -> list[list[Delivery]]:
     """A whole-request 400/413: bisect until the bad objects stand alone, then reject them."""
     rows = list(rows_at.values())
     if len(rows) == 1:
         outbox.outbox_reject(rows=rows, failure=_failure(response))
-        return
+        return []
     middle = len(rows) // 2
-    from connections.delivery.forwarder import send_rows  # it sends, and we act on its answers
-
-    for half in (rows[:middle], rows[middle:]):
-        send_rows(sender, half)
+    return [rows[:middle], rows[middle:]]
 
 
 def _on_unauthorized(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
@@ -121,7 +121,7 @@ def _on_unauthorized(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
 
 
 def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
-    services.connection_pause(
+    lifecycle.connection_pause(
         connection=sender.output.connection, reason=reason, refused_output=sender.output
     )
     outbox.outbox_release(rows=list(rows_at.values()))

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle
 from connections.braze.transport import BrazeTransport
 from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import answers, attempts, outbox, ratelimit, schedule
@@ -52,9 +52,9 @@ def output_forward(
     if output is None or output.connection.status != Connection.Status.ACTIVE:
         return None
     try:
-        api_key = services.output_api_key(output=output)
+        api_key = lifecycle.output_api_key(output=output)
     except EncryptionKeyError as error:
-        services.connection_pause(connection=output.connection, reason=_undecryptable(error))
+        lifecycle.connection_pause(connection=output.connection, reason=_undecryptable(error))
         return None
     config = delivery_config()
     budget = budget_seconds or config.forward_budget_seconds
@@ -98,7 +98,7 @@ def _claim_and_send(sender: Sender) -> float | None:
         claim = sender.next_claim or outbox.outbox_claim_batch(output=sender.output)
         sender.next_claim = None
         if claim.held_until is not None:
-            sender.wait((claim.held_until - timezone.now()).total_seconds())
+            sender.run_again_after((claim.held_until - timezone.now()).total_seconds())
         if not claim.rows:
             return _next_run(sender)
         if claim.full:  # more is waiting: let another worker take the next claim meanwhile
@@ -122,7 +122,7 @@ def _next_run(sender: Sender) -> float | None:
     held for order or lingering), so no row waits for the sweeper to be noticed."""
     soonest = outbox.outbox_next_due(output_id=sender.output.pk)
     if soonest is not None:
-        sender.wait((soonest - timezone.now()).total_seconds())
+        sender.run_again_after((soonest - timezone.now()).total_seconds())
     return sender.run_again_in
 
 
@@ -147,7 +147,7 @@ def send_rows(
         if sender.stopped or sender.out_of_time():
             outbox.outbox_release(rows=rows_of(requests[start:]))
             if not sender.stopped:  # out of time: the next run takes over at once
-                sender.wait(0.0)
+                sender.run_again_after(0.0)
             return
         _send_wave(sender, wave, last=whole_claim is not None and number == len(waves))
 
@@ -229,7 +229,7 @@ def _hold_back(
     if release_at <= timezone.now():
         return False
     outbox.outbox_release(rows=tail, at=release_at)
-    sender.wait((release_at - timezone.now()).total_seconds())
+    sender.run_again_after((release_at - timezone.now()).total_seconds())
     return True
 
 
@@ -241,7 +241,7 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     rows = rows_of(ready)
     if ready and not _keep_lease(sender, rows):
         outbox.outbox_release(rows=rows)
-        sender.wait(0.0)
+        sender.run_again_after(0.0)
         sender.stopped = True
         return
     if not ready:
@@ -254,9 +254,12 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     if last:
         _claim_ahead(sender)
     waiting = set(in_flight)
+    halves: list[list[Delivery]] = []
     while waiting:
         done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-        answers.answered(sender, [(*in_flight[future], future.result()) for future in done])
+        halves += answers.answered(sender, [(*in_flight[f], f.result()) for f in done])
+    for rows in halves:  # a request refused whole: bisected until the bad objects stand alone
+        send_rows(sender, rows)
 
 
 def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
@@ -264,7 +267,7 @@ def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
     for index, (_request, _rows_at) in enumerate(wave):
         if ratelimit.acquire(sender.workspace, timeout=RATE_LIMIT_WAIT_SECONDS) is None:
             outbox.outbox_release(rows=rows_of(wave[index:]))
-            sender.wait(1.0)
+            sender.run_again_after(1.0)
             sender.stopped = True
             return wave[:index]
     return wave

@@ -18,7 +18,7 @@ from django.db.models import F, JSONField, Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from connections import services
+from connections import lifecycle
 from connections.delivery import schedule
 from connections.delivery.models import Delivery, InboundBatch
 from connections.delivery.tuning import delivery_config
@@ -45,7 +45,7 @@ def output_mapping_context(output: BrazeOutput, *, now: datetime | None = None) 
         now=now or timezone.now(),
         external_identity_type=ExternalIdentityType(output.external_identity_type),
         email_identity_type=EmailIdentityType(output.email_identity_type),
-        app_ids={app.platform: services.output_api_key(output=app) for app in app_outputs},
+        app_ids={app.platform: lifecycle.output_api_key(output=app) for app in app_outputs},
     )
 
 

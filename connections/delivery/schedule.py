@@ -5,29 +5,26 @@
 * Mapping: one ``batches_map`` message per inbound request (not per batch), stamped on the
   batches as ``enqueued_at`` so the sweeper re-publishes only what waited too long.
 
-A publish is one attempt with short broker timeouts; when it fails the database still holds
-the work and the beat sweeper publishes it later.
+A publish is one attempt (``mpbraze.publish``); when it fails the database still holds the
+work and the beat sweeper publishes it later.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from celery import Task
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.delivery.models import ForwardSchedule, InboundBatch
 from connections.delivery.tuning import delivery_config
+from mpbraze.publish import publish
 
 logger = logging.getLogger(__name__)
 MAPPING_MESSAGE_BATCHES = 100  # batch ids per mapping message
-_connections = threading.local()
 
 
 def forward_schedule(
@@ -70,10 +67,8 @@ def forward_started(*, output_id: int) -> None:
 
 
 def _publish_forward(output_id: int, at: datetime, countdown: float) -> None:
-    from connections.delivery.tasks import output_forward
-
     try:
-        publish(output_forward, (output_id,), countdown=countdown)
+        publish("mpbraze.output_forward", (output_id,), countdown=countdown)
     except Exception:  # the broker is down: let the sweeper publish it again soon
         logger.warning("Could not publish forwarding of output %s", output_id, exc_info=True)
         ForwardSchedule.objects.filter(output_id=output_id, due_at=at).update(due_at=None)
@@ -82,36 +77,16 @@ def _publish_forward(output_id: int, at: datetime, countdown: float) -> None:
 def batches_enqueue(*, batch_ids: Sequence[int]) -> int:
     """Publish mapping for these batches now (call after their commit). Returns the number
     of messages published; on a broker failure, 0, and the sweeper publishes them later."""
-    from connections.delivery.tasks import batches_map
-
     published = 0
     for first in range(0, len(batch_ids), MAPPING_MESSAGE_BATCHES):
         chunk = list(batch_ids[first : first + MAPPING_MESSAGE_BATCHES])
         try:
-            publish(batches_map, (chunk,))
+            publish("mpbraze.batches_map", (chunk,))
         except Exception:
             logger.warning("Could not publish mapping of %s batches", len(chunk), exc_info=True)
             return published
         published += 1
     return published
-
-
-def publish(task: Task, args: tuple[Any, ...], **options: Any) -> None:
-    """One publish attempt that fails fast when the broker is down (kombu would otherwise
-    retry connecting for seconds), on a connection kept per thread: building a new broker
-    client for every publish was a quarter of the inbound view's time."""
-    from mpbraze.celery import app
-
-    connection = getattr(_connections, "broker", None)
-    if connection is None:
-        connection = app.connection_for_write(transport_options={"max_retries": 0})
-        _connections.broker = connection
-    try:
-        task.apply_async(args, producer=app.amqp.Producer(connection), retry=False, **options)
-    except Exception:
-        _connections.broker = None
-        connection.release()
-        raise
 
 
 def batches_mark_enqueued(*, batch_ids: Sequence[int]) -> None:

@@ -36,7 +36,7 @@ class Sender:
     accepted_any: bool = False  # Braze accepted a request of this run
     retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
 
-    def wait(self, seconds: float) -> None:
+    def run_again_after(self, seconds: float) -> None:
         """Ask for another run after ``seconds`` (the soonest of all requests wins)."""
         if self.run_again_in is None or seconds < self.run_again_in:
             self.run_again_in = max(0.0, seconds)

@@ -18,12 +18,12 @@ from amqp.exceptions import NotFound
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
-from connections.audit.services import replay_runs_resume
 from connections.delivery import outbox, schedule
 from connections.delivery.models import InboundBatch
 from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
 from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput, Connection, Platform
+from mpbraze.celery import app, forward_queue
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH_LIMIT = 2000  # batches re-enqueued per sweep, shared fairly by connections
@@ -35,7 +35,6 @@ class SweepReport:
     leases: RecoveryReport
     outputs_enqueued: int
     batches_enqueued: int
-    replays_resumed: int = 0
 
 
 def deliveries_sweep(
@@ -46,7 +45,7 @@ def deliveries_sweep(
     broker_empty = broker_queue_depth() == 0
     outputs = _schedule_due_outputs(now, broker_empty)
     batches = _enqueue_lost_batches(now, batch_limit, broker_empty)
-    return SweepReport(leases, outputs, batches, replay_runs_resume(now=now))
+    return SweepReport(leases, outputs, batches)
 
 
 def _schedule_due_outputs(now: datetime, broker_empty: bool) -> int:
@@ -110,8 +109,6 @@ def _consumed_frontier() -> datetime | None:
 
 def broker_queue_depth() -> int | None:
     """Messages waiting in the task queues, or None when the broker cannot be asked."""
-    from mpbraze.celery import app, forward_queue
-
     default = app.conf.task_default_queue
     try:
         with app.connection_for_write() as connection:

@@ -6,6 +6,8 @@ import os
 
 from celery import Task, shared_task
 
+from connections.delivery import forwarder, mapping_service, retention, sweeper
+
 # A mapping task goes on mapping other waiting batches for this long: a backlog is mapped in
 # large transactions, and the messages of the batches it took find nothing left to do. Short
 # enough that a worker process busy mapping a backlog turns to forwarding within a second.
@@ -15,8 +17,6 @@ MAPPING_PULL_SECONDS = 1.0
 @shared_task(name="mpbraze.batches_map")
 def batches_map(batch_ids: list[int]) -> None:
     """Map stored batches into outbox rows (each quietly skipped when gone or mapped)."""
-    from connections.delivery import mapping_service
-
     mapping_service.batches_map(batch_ids=batch_ids, pull_seconds=MAPPING_PULL_SECONDS)
 
 
@@ -29,26 +29,17 @@ def batch_map(batch_id: int) -> None:
 @shared_task(bind=True, name="mpbraze.output_forward")
 def output_forward(self: Task, output_id: int) -> None:
     """Send one output's due rows for a while; schedule the next run when rows wait."""
-    from connections.delivery import forwarder
-
     worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
     forwarder.output_forward_run(output_id=output_id, worker=worker)
 
 
-@shared_task(bind=True, name="mpbraze.deliveries_sweep")
-def deliveries_sweep(self: Task) -> None:
-    """Beat: recover expired leases, re-enqueue due rows and unmapped batches; the worker
-    that runs it stamps its heartbeat (``/readyz``)."""
-    from connections.delivery import sweeper
-    from connections.probes.readiness import heartbeat_record
-
-    heartbeat_record(worker=self.request.hostname or f"pid {os.getpid()}")
+@shared_task(name="mpbraze.deliveries_sweep")
+def deliveries_sweep() -> None:
+    """Beat: recover expired leases, re-enqueue due rows and unmapped batches."""
     sweeper.deliveries_sweep()
 
 
 @shared_task(name="mpbraze.retention_prune")
 def retention_prune() -> None:
     """Beat: forget what is past its retention, for a bounded time (failed rows stay)."""
-    from connections.delivery import retention
-
     retention.retention_prune()

@@ -19,6 +19,7 @@ from connections.hooks.models import HookDelivery, HookEvent, HookSubscription
 from connections.hooks.signing import secret_new
 from connections.hooks.targets import HookError, target_url_check
 from connections.models import Connection
+from mpbraze.publish import publish
 
 logger = logging.getLogger(__name__)
 # Which events any active subscription wants, per process, for this long: emitting an event
@@ -194,13 +195,10 @@ def hook_deliveries_publish(
 ) -> int:
     """One send message per delivery, stamped as published; stops at a broker failure (the
     sweep publishes the rest). Returns how many were published."""
-    from connections.delivery.schedule import publish
-    from connections.hooks.tasks import hook_deliver
-
     published: list[int] = []
     for delivery_id in delivery_ids:
         try:
-            publish(hook_deliver, (delivery_id,), countdown=countdown)
+            publish("mpbraze.hook_deliver", (delivery_id,), countdown=countdown)
         except Exception:
             logger.warning("Could not publish REST hook delivery %s", delivery_id, exc_info=True)
             break

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import selectors, services
+from connections import lifecycle, selectors, services
 from connections.connectivity import selectors as check_selectors
 from connections.connectivity.health import connections_health
 from connections.crypto.typed_keys import KeyScope
@@ -153,7 +153,7 @@ def connection_resume(request: HttpRequest, pk: int) -> HttpResponse:
     if not connection.paused_reason:
         return redirect("connection_detail", pk=pk)
     if request.method == "POST":
-        services.connection_resume(connection=connection)
+        lifecycle.connection_resume(connection=connection)
         messages.success(request, "Forwarding resumed: the waiting objects are being sent.")
         return redirect("connection_detail", pk=pk)
     context = {"connection": connection, "cancel_url": connection.get_absolute_url()}

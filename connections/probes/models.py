@@ -1,4 +1,4 @@
-"""Proof that workers consume: each worker that runs the beat sweep stamps its row."""
+"""Proof that workers consume: each worker that runs the beat's heartbeat task stamps its row."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def _workers(now: datetime) -> Check:
     newest = WorkerHeartbeat.objects.order_by("-seen_at").first()
     limit = heartbeat_max_age()
     if newest is None:
-        return Check("worker", False, "no worker has run the beat sweep yet")
+        return Check("worker", False, "no worker has run the beat's heartbeat task yet")
     age = (now - newest.seen_at).total_seconds()
     if age > limit.total_seconds():
         return Check("worker", False, f"last worker heartbeat {age:.0f} s ago ({newest.worker})")

@@ -12,11 +12,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from django.conf import settings
-
 from connections.rules import instances
 from mpbraze import addresses
-from mpbraze.addresses import is_loopback
+from mpbraze.addresses import EndpointPolicy, is_loopback, split_port
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _BAD_CHARACTER = re.compile(r"[^a-z0-9.\-:\[\]]")
@@ -50,34 +48,9 @@ class EndpointKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class EndpointPolicy:
-    allow_local: bool
-    allowed_hosts: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls) -> EndpointPolicy:
-        return cls(
-            allow_local=settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS,
-            allowed_hosts=tuple(h.lower() for h in settings.MPBRAZE_ALLOWED_ENDPOINT_HOSTS),
-        )
-
-    def explicitly_allows(self, host: str) -> bool:
-        return host in self.allowed_hosts or split_port(host)[0] in self.allowed_hosts
-
-
-@dataclass(frozen=True)
 class NormalisedHost:
     host: str
     notice: str = ""
-
-
-def split_port(host: str) -> tuple[str, str]:
-    """``rest.example.com:8080`` → (``rest.example.com``, ``8080``); IPv6 keeps its brackets."""
-    if host.startswith("["):
-        end = host.find("]")
-        return host[: end + 1], host[end + 2 :] if host[end + 1 : end + 2] == ":" else ""
-    name, _, port = host.partition(":")
-    return name, port
 
 
 def endpoint_check(

@@ -7,7 +7,7 @@ from typing import Any
 
 import mparticle
 
-from connections import services
+from connections import lifecycle, services
 from connections.models import BrazeOutput, Connection
 from connections.rules import instances
 from connections.rules.validation import OutputDraft
@@ -33,7 +33,7 @@ def demo_connection(*, braze_host: str) -> tuple[Connection, str]:
             connection=connection, draft=draft, settings=OutputSettings(), output=output
         )
     if connection.paused_reason:
-        services.connection_resume(connection=connection)
+        lifecycle.connection_resume(connection=connection)
     return connection, secret
 
 

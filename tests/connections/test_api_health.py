@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.test import Client
 
-from connections import services
+from connections import lifecycle, services
 from connections.connectivity.health import STATES, connections_health
 from connections.connectivity.models import ConnectivityCheck
 from connections.models import BrazeOutput, Connection
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_a_connection_carries_the_health_the_pages_show(
     api: ApiClient, output: BrazeOutput
 ) -> None:
-    services.connection_pause(connection=output.connection, reason="Braze answered 401.")
+    lifecycle.connection_pause(connection=output.connection, reason="Braze answered 401.")
     connection = Connection.objects.get()
     expected = connections_health([connection])[connection.pk]
 

@@ -12,8 +12,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from connections.api.deliveries import FailedSendFilters
 from connections.api.models import ApiToken
 from connections.api.tokens import api_token_create, api_token_revoke
+from connections.audit import selectors as audit_selectors
 from connections.audit.models import ReplayRun
 from connections.audit.services import replay_run_execute
 from connections.connectivity.services import connectivity_check_run
@@ -308,3 +310,8 @@ def test_health_answers_the_readiness_checks_with_503_naming_the_failure(
     assert response.status_code == 503
     assert "worker" in response.json()["failing"]
     assert {c["name"] for c in response.json()["checks"]} >= {"database", "worker"}
+
+
+def test_the_failed_sends_operation_takes_every_filter_of_the_audit() -> None:
+    """A filter renamed on one side only would be dropped without a word."""
+    assert set(FailedSendFilters.model_fields) == set(audit_selectors.FILTERS)

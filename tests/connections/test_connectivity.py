@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from connections import services
+from connections import lifecycle
 from connections.connectivity.models import ConnectivityCheck
 from connections.connectivity.probe import tls_handshake
 from connections.connectivity.services import (
@@ -184,7 +184,7 @@ def test_an_app_outputs_check_reaches_its_sdk_endpoint(
 def test_a_passing_check_of_the_server_output_resumes_a_paused_connection(
     connection: Connection, output: BrazeOutput
 ) -> None:
-    services.connection_pause(connection=connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
     check = run(output)
     connection.refresh_from_db()
     assert connection.paused_reason == ""
@@ -194,7 +194,7 @@ def test_a_passing_check_of_the_server_output_resumes_a_paused_connection(
 def test_a_failing_check_leaves_the_connection_paused(
     connection: Connection, output: BrazeOutput, braze: FakeBraze
 ) -> None:
-    services.connection_pause(connection=connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
     braze.remove_key(REST_KEY)
     run(output)
     connection.refresh_from_db()

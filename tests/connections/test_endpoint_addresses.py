@@ -13,8 +13,9 @@ import pytest
 
 from connections.hooks.targets import HookError, target_url_check
 from connections.rules import instances
-from connections.rules.hosts import EndpointKind, EndpointPolicy, HostError, endpoint_check
+from connections.rules.hosts import EndpointKind, HostError, endpoint_check
 from connections.rules.validation import OutputDraft, validate_output
+from mpbraze.addresses import EndpointPolicy
 
 PRODUCTION = EndpointPolicy(allow_local=False)
 DEVELOPMENT = EndpointPolicy(allow_local=True)

@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
 
-from connections import services
+from connections import lifecycle, services
 from connections.connectivity.models import ConnectivityCheck
 from connections.connectivity.services import connectivity_check_run
 from connections.delivery import recovery
@@ -146,7 +146,7 @@ def test_a_pause_over_the_endpoint_is_lifted_when_the_endpoint_changes(
 ) -> None:
     wrong = output.custom_rest_endpoint.replace("127.0.0.1", "localhost")
     save(output, custom_rest_endpoint=wrong)
-    services.connection_pause(
+    lifecycle.connection_pause(
         connection=output.connection, reason="404: check the REST endpoint", refused_output=output
     )
     save(output, external_identity_type="email")  # not what Braze refused: still paused
@@ -162,7 +162,7 @@ def test_a_pause_over_the_endpoint_is_lifted_when_the_endpoint_changes(
 def test_a_changed_key_that_braze_still_refuses_leaves_the_pause_and_says_why(
     output: BrazeOutput, braze: FakeBraze
 ) -> None:
-    services.connection_pause(
+    lifecycle.connection_pause(
         connection=output.connection, reason="Braze answered 401", refused_output=output
     )
     save(output, api_key="still-wrong-key-0001")
@@ -177,7 +177,7 @@ def test_a_changed_key_that_braze_still_refuses_leaves_the_pause_and_says_why(
 def test_a_marketer_resumes_a_paused_connection_after_confirming(
     client: Client, marketer: User, output: BrazeOutput
 ) -> None:
-    services.connection_pause(connection=output.connection, reason="Braze answered 403")
+    lifecycle.connection_pause(connection=output.connection, reason="Braze answered 403")
     client.login(username=marketer.username, password=PASSWORD)
     url = reverse("connection_resume", args=[output.connection_id])
 
@@ -192,7 +192,7 @@ def test_a_marketer_resumes_a_paused_connection_after_confirming(
 
 @pytest.mark.django_db
 def test_an_auditor_cannot_resume(client: Client, auditor: User, output: BrazeOutput) -> None:
-    services.connection_pause(connection=output.connection, reason="Braze answered 403")
+    lifecycle.connection_pause(connection=output.connection, reason="Braze answered 403")
     client.login(username=auditor.username, password=PASSWORD)
     response = client.post(reverse("connection_resume", args=[output.connection_id]))
     assert response.status_code == 403

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle, services
 from connections.connectivity.health import Health, connections_health
 from connections.connectivity.models import ConnectivityCheck
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
@@ -188,7 +188,7 @@ def test_the_connection_page_names_degraded_and_links_to_those_failed_sends(
 
 def test_a_paused_connection_says_why_since_when_and_what_to_do(output: BrazeOutput) -> None:
     checked(output, "passed")
-    services.connection_pause(connection=output.connection, reason="Braze answered 401.")
+    lifecycle.connection_pause(connection=output.connection, reason="Braze answered 401.")
     found = health(output.connection)
     assert found.kind == "paused"
     assert found.detail.startswith("Since ")

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle, services
 from connections.connectivity.services import connectivity_check_run, output_test_connectivity
 from connections.delivery.outbox import (
     Failure,
@@ -97,7 +97,7 @@ def test_a_failing_check_sends_test_failed_with_its_summary(
 def test_a_check_of_a_paused_connection_that_passes_resumes_it_and_says_so(
     subscribed: User, output: BrazeOutput, braze: FakeBraze
 ) -> None:
-    services.connection_pause(connection=output.connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=output.connection, reason="Braze answered 401")
     check = output_test_connectivity(output=output)
     connectivity_check_run(check_id=check.pk)
     assert len(recorded("connection.paused")) == 1
@@ -111,10 +111,10 @@ def test_a_check_of_a_paused_connection_that_passes_resumes_it_and_says_so(
 def test_pause_and_resume_are_sent_only_when_the_state_changes(
     subscribed: User, connection: Connection
 ) -> None:
-    services.connection_resume(connection=connection)  # was not paused
-    assert services.connection_pause(connection=connection, reason="Braze answered 401")
-    assert services.connection_pause(connection=connection, reason="Braze answered 401 again")
-    services.connection_resume(connection=connection)
+    lifecycle.connection_resume(connection=connection)  # was not paused
+    assert lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
+    assert lifecycle.connection_pause(connection=connection, reason="Braze answered 401 again")
+    lifecycle.connection_resume(connection=connection)
     assert recorded("connection.paused") == [
         {
             "connection": {"id": connection.pk, "name": "Shop app", "slug": connection.slug},

@@ -29,7 +29,7 @@ from connections.hooks.services import (
 )
 from connections.hooks.sweep import hook_deliveries_recover, hooks_sweep
 from connections.hooks.targets import target_url_check
-from connections.rules.hosts import EndpointPolicy
+from mpbraze.addresses import EndpointPolicy
 from tests.conftest import PASSWORD
 from tests.connections.hooks_helpers import receiver
 
@@ -55,7 +55,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
     def publish(task: Any, args: tuple[Any, ...], **options: Any) -> None:
         sent.append((args[0], options.get("countdown", 0.0)))
 
-    monkeypatch.setattr("connections.delivery.schedule.publish", publish)
+    monkeypatch.setattr("connections.hooks.services.publish", publish)
     return sent
 
 
@@ -208,13 +208,13 @@ def test_a_broker_outage_loses_nothing_the_sweep_publishes_it(
     def down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr("connections.delivery.schedule.publish", down)
+    monkeypatch.setattr("connections.hooks.services.publish", down)
     with django_capture_on_commit_callbacks(execute=True):
         delivery = emitted()
     assert HookDelivery.objects.get().enqueued_at is None
     sent: list[int] = []
     monkeypatch.setattr(
-        "connections.delivery.schedule.publish", lambda task, args, **kw: sent.append(args[0])
+        "connections.hooks.services.publish", lambda task, args, **kw: sent.append(args[0])
     )
     assert hooks_sweep().published == 1
     assert sent == [delivery.pk]

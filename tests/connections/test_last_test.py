@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.connectivity.selectors import last_test_by_connection
 from connections.models import BrazeOutput, Connection
@@ -55,7 +55,7 @@ def test_the_dashboard_shows_the_failed_server_test_not_a_later_web_one_that_pro
     outputs = every_platform(connection)
     finished(outputs["server"], "failed", ["failed"], 5, "API key rejected by Braze (401)")
     finished(outputs["web"], "passed", ["skipped"], 0)
-    services.connection_pause(connection=connection, reason="Braze answered 401.")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401.")
     client.force_login(marketer)
 
     page = client.get("/").content.decode()

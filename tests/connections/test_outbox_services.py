@@ -145,11 +145,11 @@ def test_the_sweeper_skips_paused_connections(connection: Connection, server: An
 def test_a_refused_key_that_was_replaced_meanwhile_does_not_pause_again(
     connection: Connection, server: Any
 ) -> None:
-    from connections import services
+    from connections import lifecycle
 
     stale = BrazeOutput.objects.get(pk=server.pk)
     server.set_api_key("the-fixed-key-dddd")
     server.save()
-    assert not services.connection_pause(connection=connection, reason="401", refused_output=stale)
-    assert services.connection_pause(connection=connection, reason="401", refused_output=server)
+    assert not lifecycle.connection_pause(connection=connection, reason="401", refused_output=stale)
+    assert lifecycle.connection_pause(connection=connection, reason="401", refused_output=server)
     assert Connection.objects.get().paused_reason == "401"

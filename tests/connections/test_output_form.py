@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from connections import services
+from connections import lifecycle, services
 from connections.models import BrazeOutput, Connection
 from connections.pages.views import SERVER_NEEDS_APP_OUTPUT
 from connections.roles import MARKETER
@@ -84,7 +84,7 @@ def test_the_next_post_with_the_kept_key_saves_the_key_typed_first(
 
     assert response.status_code == 302
     output = BrazeOutput.objects.get()
-    assert services.output_api_key(output=output) == TYPED_KEY
+    assert lifecycle.output_api_key(output=output) == TYPED_KEY
     assert output.custom_sdk_endpoint == "sdk.iad-03.braze.com"
 
 
@@ -95,7 +95,7 @@ def test_a_newly_typed_key_wins_over_the_kept_one(marketer: User, connection: Co
     data = output_form(api_key="ios-app-key-9999", kept_api_key=token, **FIXED_SDK_HOST)
     client.post(create_url(connection), data)
 
-    assert services.output_api_key(output=BrazeOutput.objects.get()) == "ios-app-key-9999"
+    assert lifecycle.output_api_key(output=BrazeOutput.objects.get()) == "ios-app-key-9999"
 
 
 def test_the_key_is_kept_again_when_the_second_post_fails_too(
@@ -112,7 +112,7 @@ def test_the_key_is_kept_again_when_the_second_post_fails_too(
     client.post(
         create_url(connection), {**data, **FIXED_SDK_HOST, "kept_api_key": kept_token(page)}
     )
-    assert services.output_api_key(output=BrazeOutput.objects.get()) == TYPED_KEY
+    assert lifecycle.output_api_key(output=BrazeOutput.objects.get()) == TYPED_KEY
 
 
 def test_a_kept_key_expires_after_ten_minutes(

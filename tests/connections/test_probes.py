@@ -12,10 +12,10 @@ from django.db import connection as db
 from django.test import Client
 from django.utils import timezone
 
-from connections import services
-from connections.delivery.tasks import deliveries_sweep
+from connections import lifecycle
 from connections.models import BrazeOutput, Connection, Delivery, WorkerHeartbeat
 from connections.probes.readiness import heartbeat_record
+from connections.probes.tasks import worker_heartbeat
 from tests.connections.delivery_helpers import event, queue_rows
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_readyz_is_ready_with_a_recent_worker_heartbeat_and_no_waiting_rows() ->
 def test_without_a_worker_heartbeat_readyz_answers_503_naming_the_worker() -> None:
     status, body = ready()
     assert (status, body["failing"]) == (503, ["worker"])
-    assert body["checks"]["worker"]["detail"] == "no worker has run the beat sweep yet"
+    assert body["checks"]["worker"]["detail"] == "no worker has run the beat's heartbeat task yet"
     heartbeat_record(worker="w1@host", now=timezone.now() - timedelta(minutes=5))
     status, body = ready()
     assert status == 503
@@ -51,8 +51,8 @@ def test_without_a_worker_heartbeat_readyz_answers_503_naming_the_worker() -> No
     assert re.match(r"last worker heartbeat 30[0-9] s ago", body["checks"]["worker"]["detail"])
 
 
-def test_the_beat_sweep_stamps_the_heartbeat_of_the_worker_that_ran_it() -> None:
-    deliveries_sweep()  # the task body, as a worker runs it (without the pool's signals)
+def test_the_beats_heartbeat_task_stamps_the_heartbeat_of_the_worker_that_ran_it() -> None:
+    worker_heartbeat()  # the task body, as a worker runs it (without the pool's signals)
     assert WorkerHeartbeat.objects.count() == 1
     assert ready()[1]["checks"]["worker"]["ok"] is True
 
@@ -66,7 +66,7 @@ def test_an_overdue_row_of_an_active_output_fails_readiness_but_a_paused_ones_do
     status, body = ready()
     assert (status, body["failing"]) == (503, ["outbox"])
     assert "waited 1200 s (over 600 s)" in body["checks"]["outbox"]["detail"]
-    services.connection_pause(connection=connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
     assert ready()[0] == 200
 
 

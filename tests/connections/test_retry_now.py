@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from connections import services
+from connections import lifecycle, services
 from connections.connectivity.services import connectivity_check_run, output_test_connectivity
 from connections.delivery.models import ForwardSchedule
 from connections.delivery.retry import connection_retry_now
@@ -124,7 +124,7 @@ def test_a_passing_test_that_resumes_a_paused_connection_retries_now_by_itself(
     connection: Connection, output: BrazeOutput, marketer: User
 ) -> None:
     in_backoff(output, 5, minutes=30)
-    services.connection_pause(connection=connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
     check = output_test_connectivity(output=output, started_by=marketer)
     connectivity_check_run(check_id=check.pk)
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from connections import services
+from connections import lifecycle, services
 from connections.crypto import encryption
 from connections.models import BrazeOutput, Connection
 from connections.rules.validation import OutputDraft
@@ -76,7 +76,7 @@ def test_the_history_records_that_the_key_changed_but_not_the_key(connection: Co
 def test_the_stored_key_decrypts_to_the_original(connection: Connection) -> None:
     output = add_output(connection, "ios", SENTINEL)
     assert output.api_key_encrypted != SENTINEL
-    assert services.output_api_key(output=output) == SENTINEL
+    assert lifecycle.output_api_key(output=output) == SENTINEL
 
 
 def test_a_wrong_encryption_key_raises_a_clear_error_instead_of_returning_ciphertext(
@@ -85,7 +85,7 @@ def test_a_wrong_encryption_key_raises_a_clear_error_instead_of_returning_cipher
     output = add_output(connection, "ios", SENTINEL)
     settings.MPBRAZE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(encryption.EncryptionKeyError, match="cannot be decrypted"):
-        services.output_api_key(output=output)
+        lifecycle.output_api_key(output=output)
 
 
 def test_rotating_re_encrypts_every_key_under_the_newest(
@@ -99,7 +99,7 @@ def test_rotating_re_encrypts_every_key_under_the_newest(
     call_command("rotate_encryption_key")
 
     settings.MPBRAZE_ENCRYPTION_KEYS = [new]  # the old key is gone: rotated rows still open
-    keys = {o.platform: services.output_api_key(output=o) for o in BrazeOutput.objects.all()}
+    keys = {o.platform: lifecycle.output_api_key(output=o) for o in BrazeOutput.objects.all()}
     assert keys == {"ios": "ios-key-1111", "web": "web-key-2222"}
     assert BrazeOutput.history.count() == 2  # rotation is not a configuration change
 

@@ -6,8 +6,8 @@ import pytest
 
 from connections.crypto import encryption
 from connections.rules import instances
-from connections.rules.hosts import EndpointPolicy
 from connections.rules.validation import OutputDraft, SiblingOutput, validate_output
+from mpbraze.addresses import EndpointPolicy
 
 PRODUCTION = EndpointPolicy(allow_local=False)
 DEVELOPMENT = EndpointPolicy(allow_local=True)

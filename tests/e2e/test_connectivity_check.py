@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from connections import services
+from connections import lifecycle, services
 from connections.models import Connection, Delivery
 from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
@@ -34,7 +34,7 @@ def test_a_marketer_sees_a_refused_key_then_a_fixed_one_pass_and_the_rows_drain(
     connection, _secret = services.connection_create(name="Shop app")
     server = braze_connection(connection, braze.url)
     queue_rows(server, [event(f"u{n}") for n in range(10)])
-    services.connection_pause(connection=connection, reason="Braze answered 401 (test)")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401 (test)")
     start_worker()
     sign_in(page, live_server.url, "marketer")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from connections import services
+from connections import lifecycle
 from connections.models import BrazeOutput, Connection
 from tests.conftest import add_output
 from tests.e2e.helpers import screenshot, sign_in
@@ -42,7 +42,7 @@ def test_a_key_typed_before_another_fields_error_is_saved_after_the_fix(
 
     page.wait_for_url(f"{live_server.url}{connection.get_absolute_url()}")
     output = BrazeOutput.objects.get()
-    assert services.output_api_key(output=output) == "ios-app-key-7c3d"
+    assert lifecycle.output_api_key(output=output) == "ios-app-key-7c3d"
     assert "••••7c3d" in page.inner_text("#output-ios")
 
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from connections.delivery import schedule
 from connections.delivery.sweeper import broker_queue_depth
-from connections.delivery.tasks import batches_map, output_forward
 from connections.probes.readiness import readiness_checks
 from mpbraze.celery import app, forward_queue
+from mpbraze.publish import publish
 from tests.conftest import TEST_QUEUE
 from tests.reliability.processes import free_port
 from tests.services import require_broker
@@ -58,13 +57,13 @@ def unreachable_broker(broker: str) -> Iterator[str]:
         yield url
 
 
-def in_a_new_thread(publish: Any) -> BaseException | None:
+def in_a_new_thread(work: Any) -> BaseException | None:
     """Run a publish on a thread of its own (the helper keeps one connection per thread)."""
     outcome: list[BaseException | None] = [None]
 
     def run() -> None:
         try:
-            publish()
+            work()
         except BaseException as error:  # handed to the test
             outcome[0] = error
 
@@ -76,15 +75,15 @@ def in_a_new_thread(publish: Any) -> BaseException | None:
 
 def test_the_queue_depth_counts_the_messages_published_to_both_task_queues(broker: str) -> None:
     assert broker_queue_depth() == 0
-    assert in_a_new_thread(lambda: schedule.publish(batches_map, ([101],))) is None
-    assert in_a_new_thread(lambda: schedule.publish(batches_map, ([102],))) is None
-    assert in_a_new_thread(lambda: schedule.publish(output_forward, (7,))) is None
+    assert in_a_new_thread(lambda: publish("mpbraze.batches_map", ([101],))) is None
+    assert in_a_new_thread(lambda: publish("mpbraze.batches_map", ([102],))) is None
+    assert in_a_new_thread(lambda: publish("mpbraze.output_forward", (7,))) is None
 
     assert broker_queue_depth() == 3
 
 
 def test_readiness_reports_the_messages_waiting_on_the_broker(broker: str) -> None:
-    assert in_a_new_thread(lambda: schedule.publish(batches_map, ([101],))) is None
+    assert in_a_new_thread(lambda: publish("mpbraze.batches_map", ([101],))) is None
 
     check = next(check for check in readiness_checks() if check.name == "broker")
 
@@ -107,7 +106,7 @@ def test_a_publish_to_an_unreachable_broker_fails_within_seconds(
 ) -> None:
     started = time.monotonic()
 
-    error = in_a_new_thread(lambda: schedule.publish(batches_map, ([101],)))
+    error = in_a_new_thread(lambda: publish("mpbraze.batches_map", ([101],)))
 
     assert error is not None
     assert "127.0.0.1" in str(error) or "refused" in str(error).lower(), repr(error)

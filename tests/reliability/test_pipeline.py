@@ -10,7 +10,7 @@ from typing import Any
 import mparticle
 import pytest
 
-from connections import services
+from connections import lifecycle, services
 from connections.models import Connection, Delivery, DeliveryAttempt
 from connections.rules.validation import OutputDraft
 from devtools.fakebraze import FakeBraze
@@ -227,7 +227,7 @@ def test_a_connectivity_check_runs_on_a_worker_and_a_passing_one_resumes_and_dra
     connection, _secret = services.connection_create(name="Checked")
     server = braze_connection(connection, braze.url)
     queue_rows(server, [event(f"u{n}") for n in range(10)])
-    services.connection_pause(connection=connection, reason="Braze answered 401")
+    lifecycle.connection_pause(connection=connection, reason="Braze answered 401")
     start_worker()
     braze.remove_key(REST_KEY)
     [failing] = [
