@@ -15,9 +15,6 @@ from typing import Any, cast
 from django.db import connection as db
 from django.db import models
 
-from connections.hooks import emit as hooks
-from connections.hooks.events import MAPPING_ISSUE_DETECTED
-from connections.hooks.services import hook_events_wanted
 from mapping.issues import Issue
 from mapping.models import MappingIssue
 from mapping.objects import BrazeObject
@@ -62,7 +59,8 @@ def mapping_issues_record(
     objects: Sequence[BrazeObject],
     now: datetime,
 ) -> int:
-    """Add this batch's issues to the aggregated rows; returns the number of rows touched."""
+    """Add this batch's issues to the aggregated rows; returns the number of rows touched.
+    Rows first seen now have ``first_seen == now`` (REST hooks announce those)."""
     groups = _grouped(issues)
     if not groups:
         return 0
@@ -72,27 +70,7 @@ def mapping_issues_record(
         rows.append(_row(connection_id, output_id, group, event, sent, now))
     with db.cursor() as cursor:
         cursor.executemany(_upsert_sql(), rows)
-    _announce_new(connection_id, output_id, groups, now)
     return len(rows)
-
-
-def _announce_new(
-    connection_id: int, output_id: int, groups: dict[tuple[str, str], _Group], now: datetime
-) -> None:
-    """Rows first seen by this call (their ``first_seen`` is its ``now``) are announced to
-    REST hooks, once per row; nothing is read while no hook wants them."""
-    if MAPPING_ISSUE_DETECTED not in hook_events_wanted():
-        return
-    new = MappingIssue.objects.filter(
-        connection_id=connection_id,
-        output_id=output_id,
-        first_seen=now,
-        kind__in={kind for kind, _ in groups},
-        field_path__in={path for _, path in groups},
-    ).select_related("connection", "output")
-    for issue in new:
-        if (issue.kind, issue.field_path) in groups:
-            hooks.mapping_issue_detected(issue)
 
 
 def _row(

@@ -22,6 +22,7 @@ from connections import lifecycle
 from connections.delivery import schedule
 from connections.delivery.models import Delivery, InboundBatch
 from connections.delivery.tuning import delivery_config
+from connections.hooks import emit as hooks
 from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from mapping.engine import map_batch
@@ -320,6 +321,9 @@ def _mapped_rows(
         payload=batch.payload,
         objects=result.objects,
         now=now,
+    )
+    hooks.mapping_issues_detected(
+        connection_id=batch.connection_id, output_id=output.pk, issues=result.issues, now=now
     )
     transaction.on_commit(  # counted once: a group that fails is mapped again one by one
         lambda: record_mapping(

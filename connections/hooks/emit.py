@@ -3,6 +3,8 @@ key or a secret), recorded through ``hook_event_emit``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
@@ -11,6 +13,8 @@ from connections.hooks import events
 from connections.hooks.events import connection_data
 from connections.hooks.services import hook_event_emit, hook_events_wanted
 from connections.models import BrazeOutput, Connection
+from mapping.issues import Issue
+from mapping.models import MappingIssue
 
 
 def connection_check_finished(check: Any) -> None:
@@ -55,6 +59,26 @@ def connection_updated(
     if output is not None:
         data["output"] = {"platform": output.platform}
     hook_event_emit(event=events.CONNECTION_UPDATED, connection=connection, data=data)
+
+
+def mapping_issues_detected(
+    *, connection_id: int, output_id: int, issues: Sequence[Issue], now: datetime
+) -> None:
+    """Issue rows that ``mapping_issues_record`` created at ``now`` (their first sighting) are
+    announced, once per row; nothing is read while no hook wants them."""
+    if not issues or events.MAPPING_ISSUE_DETECTED not in hook_events_wanted():
+        return
+    keys = {(issue.kind.value, issue.field_path) for issue in issues}
+    new = MappingIssue.objects.filter(
+        connection_id=connection_id,
+        output_id=output_id,
+        first_seen=now,
+        kind__in={kind for kind, _ in keys},
+        field_path__in={path for _, path in keys},
+    ).select_related("connection", "output")
+    for row in new:
+        if (row.kind, row.field_path) in keys:
+            mapping_issue_detected(row)
 
 
 def mapping_issue_detected(issue: Any) -> None:

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from connections import lifecycle, services
 from connections.connectivity.services import connectivity_check_run, output_test_connectivity
+from connections.delivery import mapping_service
+from connections.delivery.intake import batch_receive
 from connections.delivery.outbox import (
     Failure,
     outbox_claim_batch,
@@ -21,6 +23,7 @@ from connections.delivery.outbox import (
     outbox_retry_later,
 )
 from connections.hooks import services as hook_services
+from connections.hooks.emit import mapping_issues_detected
 from connections.hooks.failures import hook_failures_flush
 from connections.hooks.models import HookEvent, HookFailureCount
 from connections.hooks.services import hook_subscription_create
@@ -163,13 +166,17 @@ def test_a_mapping_issue_is_sent_once_when_first_seen(
     )
     start = datetime(2026, 11, 1, tzinfo=UTC)
     for n, issues in enumerate([[tags] * 5, [tags], [tags, other], [other]]):
+        now = start + timedelta(minutes=n)
         mapping_issues_record(
             connection_id=connection.pk,
             output_id=output.pk,
             issues=issues,
             payload={"events": [{}]},
             objects=[],
-            now=start + timedelta(minutes=n),
+            now=now,
+        )  # then what the mapping service does next
+        mapping_issues_detected(
+            connection_id=connection.pk, output_id=output.pk, issues=issues, now=now
         )
     found = recorded("mapping.issue_detected")
     assert [d["issue"]["field"] for d in found] == ["events[0].tags", "events[0].ids"]
@@ -230,3 +237,26 @@ def test_nothing_is_counted_while_no_hook_wants_failures(connection: Connection)
     assert dead_letter(server, 10) == 10
     assert not HookFailureCount.objects.exists()
     assert not HookEvent.objects.exists()
+
+
+def test_mapping_a_batch_announces_the_issues_it_sees_first(
+    subscribed: User, connection: Connection
+) -> None:
+    add_output(connection, "server", REST_KEY)
+    payload = {
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {"event_name": "Play", "timestamp_unixtime_ms": 1764979200000},
+            }
+        ],
+        "user_identities": {"customer_id": "u1"},
+        "user_attributes": {"scores": {"nested": 1}},
+    }
+    for _ in range(2):
+        batch = batch_receive(connection=connection, payload=payload)[0]
+        mapping_service.batch_map(batch_id=batch.pk)
+    found = recorded("mapping.issue_detected")
+    assert [(d["issue"]["field"], d["output"]) for d in found] == [
+        ("user_attributes.scores", {"platform": "server"})
+    ]
