@@ -282,11 +282,14 @@ else:
     # one frame written to an open socket; one that fails leaves the work to the sweeper.
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_DEFAULT_QUEUE = env.str("MPBRAZE_CELERY_QUEUE", default="mpbraze")
-# Forwarding has a queue of its own, consumed by the same workers: a backlog of mapping
-# messages never holds back the first send (mpbraze.celery.route_task).
+# Forwarding and REST hook delivery have queues of their own, consumed by the same workers
+# (they take turns between queues): a backlog of mapping messages never holds back the first
+# send, and a fan-out of hook deliveries never holds back mapping or a connectivity check
+# (mpbraze.celery.route_task).
 CELERY_TASK_QUEUES = [
     Queue(CELERY_TASK_DEFAULT_QUEUE),
     Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.forward"),
+    Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.hooks"),
 ]
 CELERY_TASK_ROUTES = ("mpbraze.celery.route_task",)
 CELERY_TASK_IGNORE_RESULT = True
