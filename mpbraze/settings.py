@@ -389,6 +389,9 @@ MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS = env.float(
     "MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS", default=30.0
 )
 MPBRAZE_BATCH_RETENTION_DAYS = env.float("MPBRAZE_BATCH_RETENTION_DAYS", default=7.0)
+# REST hook deliveries that finished (with their attempts), and events none of whose
+# deliveries is left; waiting deliveries are kept.
+MPBRAZE_HOOK_RETENTION_DAYS = env.float("MPBRAZE_HOOK_RETENTION_DAYS", default=7.0)
 if MPBRAZE_BATCH_RETENTION_DAYS < MPBRAZE_DEDUP_WINDOW_DAYS:
     raise ImproperlyConfigured(
         f"MPBRAZE_BATCH_RETENTION_DAYS ({MPBRAZE_BATCH_RETENTION_DAYS:g}) must not be shorter than"
