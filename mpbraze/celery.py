@@ -37,11 +37,22 @@ def forward_queue(default_queue: str) -> str:
     return f"{default_queue}.forward"
 
 
+def hooks_queue(default_queue: str) -> str:
+    """REST hook delivery's own queue: a fan-out of deliveries never holds back mapping or a
+    connectivity check on the default queue."""
+    return f"{default_queue}.hooks"
+
+
+HOOK_TASKS = frozenset({"mpbraze.hook_deliveries_send", "mpbraze.hook_deliver"})
+
+
 def route_task(name: str, *args: Any, **kwargs: Any) -> dict[str, str] | None:
-    """``CELERY_TASK_ROUTES``: forwarding to its queue, named after the default queue in
-    force (tests replace it with a private one at run time)."""
+    """``CELERY_TASK_ROUTES``: forwarding and hook delivery to their queues, named after the
+    default queue in force (tests replace it with a private one at run time)."""
     if name == "mpbraze.output_forward":
         return {"queue": forward_queue(app.conf.task_default_queue)}
+    if name in HOOK_TASKS:
+        return {"queue": hooks_queue(app.conf.task_default_queue)}
     return None
 
 

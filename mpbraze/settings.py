@@ -298,11 +298,14 @@ else:
     # one frame written to an open socket; one that fails leaves the work to the sweeper.
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_DEFAULT_QUEUE = env.str("MPBRAZE_CELERY_QUEUE", default="mpbraze")
-# Forwarding has a queue of its own, consumed by the same workers: a backlog of mapping
-# messages never holds back the first send (mpbraze.celery.route_task).
+# Forwarding and REST hook delivery have queues of their own, consumed by the same workers
+# (they take turns between queues): a backlog of mapping messages never holds back the first
+# send, and a fan-out of hook deliveries never holds back mapping or a connectivity check
+# (mpbraze.celery.route_task).
 CELERY_TASK_QUEUES = [
     Queue(CELERY_TASK_DEFAULT_QUEUE),
     Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.forward"),
+    Queue(f"{CELERY_TASK_DEFAULT_QUEUE}.hooks"),
 ]
 CELERY_TASK_ROUTES = ("mpbraze.celery.route_task",)
 CELERY_TASK_IGNORE_RESULT = True
@@ -404,6 +407,9 @@ MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS = env.float(
     "MPBRAZE_MAPPING_SAMPLE_RETENTION_DAYS", default=30.0
 )
 MPBRAZE_BATCH_RETENTION_DAYS = env.float("MPBRAZE_BATCH_RETENTION_DAYS", default=7.0)
+# REST hook deliveries that finished (with their attempts), and events none of whose
+# deliveries is left; waiting deliveries are kept.
+MPBRAZE_HOOK_RETENTION_DAYS = env.float("MPBRAZE_HOOK_RETENTION_DAYS", default=7.0)
 if MPBRAZE_BATCH_RETENTION_DAYS < MPBRAZE_DEDUP_WINDOW_DAYS:
     raise ImproperlyConfigured(
         f"MPBRAZE_BATCH_RETENTION_DAYS ({MPBRAZE_BATCH_RETENTION_DAYS:g}) must not be shorter than"

@@ -1,9 +1,11 @@
 """Retention: what is forgotten, and when.
 
 The beat task ``mpbraze.retention_prune`` forgets, each after its own period (``.env.example``):
-sent rows, discarded rows, HTTP attempts, the sample events of mapping issues and stored
-inbound batches. Failed rows (dead, rejected) are never pruned, whatever their age, and neither
-are their attempts nor their batch: they wait for an auditor to replay or discard them.
+sent rows, discarded rows, HTTP attempts, the sample events of mapping issues, stored
+inbound batches, and finished REST hook deliveries and their events
+(``connections.hooks.retention``). Failed outbox rows (dead, rejected) are never pruned,
+whatever their age, and neither are their attempts nor their batch: they wait for an auditor
+to replay or discard them.
 
 Each kind is walked upwards by id, one chunk at a time: one statement selects the next chunk's
 ids (ids only), the next deletes or updates the rows of that id range that still match. No row
@@ -28,6 +30,12 @@ from django.utils import timezone
 
 from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
 from connections.delivery.tuning import DeliveryConfig, delivery_config
+from connections.hooks.retention import (
+    hook_deliveries_delete,
+    hook_deliveries_due,
+    hook_events_due,
+)
+from connections.hooks.tuning import hook_config
 from mapping.models import MappingIssue
 
 logger = logging.getLogger(__name__)
@@ -52,6 +60,8 @@ class RetentionReport:
     batch_keys_expired: int
     samples_cleared: int
     complete: bool
+    hook_deliveries: int = 0  # with their attempts
+    hook_events: int = 0
 
 
 def retention_prune(
@@ -104,7 +114,9 @@ class _Walk:
 
 
 def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
-    """In the order of a round: rows before the attempts and batches they keep."""
+    """In the order of a round: rows before the attempts and batches they keep, hook
+    deliveries before their events."""
+    hook_cutoff = now - hook_config().retention
     return {
         "sent": _Walk(_sent_due(now - config.sent_retention), _deleting("delivery"), lock=True),
         "discarded": _Walk(
@@ -121,6 +133,8 @@ def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
         "samples_cleared": _Walk(
             _samples_due(now - config.mapping_sample_retention), _clearing_samples
         ),
+        "hook_deliveries": _Walk(hook_deliveries_due(hook_cutoff), hook_deliveries_delete),
+        "hook_events": _Walk(hook_events_due(hook_cutoff), _deleting()),
     }
 
 

@@ -23,7 +23,7 @@ from connections.delivery.models import InboundBatch
 from connections.delivery.recovery import RecoveryReport, outbox_recover_expired_leases
 from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput, Connection, Platform
-from mpbraze.celery import app, forward_queue
+from mpbraze.celery import app, forward_queue, hooks_queue
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH_LIMIT = 2000  # batches re-enqueued per sweep, shared fairly by connections
@@ -42,7 +42,8 @@ def deliveries_sweep(
 ) -> SweepReport:
     now = now or timezone.now()
     leases = outbox_recover_expired_leases(now=now)
-    broker_empty = broker_queue_depth() == 0
+    # A backlog of REST hook deliveries says nothing about mapping or forwarding messages.
+    broker_empty = broker_queue_depth(with_hooks=False) == 0
     outputs = _schedule_due_outputs(now, broker_empty)
     batches = _enqueue_lost_batches(now, batch_limit, broker_empty)
     return SweepReport(leases, outputs, batches)
@@ -107,13 +108,17 @@ def _consumed_frontier() -> datetime | None:
     return last
 
 
-def broker_queue_depth() -> int | None:
-    """Messages waiting in the task queues, or None when the broker cannot be asked."""
+def broker_queue_depth(*, with_hooks: bool = True) -> int | None:
+    """Messages waiting in the task queues (the REST hooks queue too, unless ``with_hooks`` is
+    off), or None when the broker cannot be asked."""
     default = app.conf.task_default_queue
+    names = [default, forward_queue(default)]
+    if with_hooks:
+        names.append(hooks_queue(default))
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1)
-            return sum(_queue_depth(connection, name) for name in (default, forward_queue(default)))
+            return sum(_queue_depth(connection, name) for name in names)
     except Exception:  # the broker is down or cannot tell: assume messages may be waiting
         logger.warning("Could not read the task queue's depth", exc_info=True)
         return None

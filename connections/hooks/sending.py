@@ -1,5 +1,6 @@
 """Sending one REST hook delivery: claim it, record the attempt, POST the signed body through
 the guarded client, then succeed, retry with backoff, give up, or disable the hook (410).
+``connections.hooks.batch`` sends many at once through the same three steps.
 
 A claim is a conditional update (pending → sending, with a lease), so two workers holding the
 same message send once; a worker that dies mid-send leaves a lease the sweep takes back.
@@ -34,6 +35,7 @@ JITTER = 0.2
 EARLY = timedelta(seconds=1)  # a countdown may fire a little before its time
 RESPONSE_BYTES = 1024
 _clients: dict[float, httpx.Client] = {}
+_clients_lock = threading.Lock()  # a batch posts from several threads at once
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,28 @@ class Answer:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+@dataclass(frozen=True)
+class Started:
+    """A claimed delivery whose attempt row is recorded: ready to POST."""
+
+    delivery: HookDelivery
+    attempt_id: int
+
+
 def hook_delivery_send(*, delivery_id: int) -> HookDelivery | None:
     """Make one attempt of a due delivery (quietly nothing when it is gone, not due or taken)."""
     config = hook_config()
+    started = hook_delivery_start(delivery_id=delivery_id, config=config)
+    if not isinstance(started, Started):
+        return started
+    hook_attempt_complete(started=started, answer=hook_delivery_post(started.delivery, config))
+    return started.delivery
+
+
+def hook_delivery_start(*, delivery_id: int, config: HookConfig) -> Started | HookDelivery | None:
+    """Claim a due delivery and record its attempt before the POST. A delivery whose hook was
+    disabled meanwhile is cancelled and returned as it is; None when it is gone, not due or
+    taken by another worker."""
     delivery = _claim(delivery_id, config)
     if delivery is None:
         return None
@@ -58,15 +79,18 @@ def hook_delivery_send(*, delivery_id: int) -> HookDelivery | None:
         _finish(delivery, Status.CANCELLED, None, "the hook was disabled")
         return delivery
     attempt = HookAttempt.objects.create(delivery=delivery, at=timezone.now())
-    answer = _post(delivery, config)
-    HookAttempt.objects.filter(pk=attempt.pk).update(
+    return Started(delivery, attempt.pk)
+
+
+def hook_attempt_complete(*, started: Started, answer: Answer) -> None:
+    """Record what came back on the attempt row, then succeed, retry, fail or disable."""
+    HookAttempt.objects.filter(pk=started.attempt_id).update(
         status_code=answer.status_code,
         latency_ms=answer.latency_ms,
         error=answer.error[:500],
         response_body=answer.body,
     )
-    _settle(delivery, answer, config)
-    return delivery
+    _settle(started.delivery, answer, hook_config())
 
 
 def _claim(delivery_id: int, config: HookConfig) -> HookDelivery | None:
@@ -81,7 +105,8 @@ def _claim(delivery_id: int, config: HookConfig) -> HookDelivery | None:
     return HookDelivery.objects.select_related("event", "subscription").get(pk=delivery_id)
 
 
-def _post(delivery: HookDelivery, config: HookConfig) -> Answer:
+def hook_delivery_post(delivery: HookDelivery, config: HookConfig) -> Answer:
+    """POST the signed body within the timeout; no database work, so it may run on any thread."""
     started = time.monotonic()
     body = delivery.event.body.encode()
     try:
@@ -158,10 +183,12 @@ def _read_capped(response: httpx.Response, deadline: float) -> str:
 
 def _client(config: HookConfig) -> httpx.Client:
     """One guarded client per process and timeout (its connection pool is reused)."""
-    client = _clients.get(config.timeout_seconds)
-    if client is None:
-        client = _clients[config.timeout_seconds] = outbound_client(timeout=config.timeout_seconds)
-    return client
+    with _clients_lock:
+        client = _clients.get(config.timeout_seconds)
+        if client is None:
+            client = outbound_client(timeout=config.timeout_seconds)
+            _clients[config.timeout_seconds] = client
+        return client
 
 
 def _ms(started: float) -> int:

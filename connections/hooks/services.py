@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 # nobody wants costs no query (a subscription made in another process is seen this late).
 WANTED_SECONDS = 5.0
 _wanted: tuple[float, frozenset[str]] = (0.0, frozenset())
+# Deliveries per send message: an event for 30 subscriptions is two tasks, not 30 (a task
+# sends its batch a few at once, connections.hooks.batch).
+HOOK_BATCH_SIZE = 25
 
 
 def hook_events_wanted() -> frozenset[str]:
@@ -193,16 +196,19 @@ def _record(
 def hook_deliveries_publish(
     *, delivery_ids: Sequence[int], countdown: float = 0.0, now: datetime | None = None
 ) -> int:
-    """One send message per delivery, stamped as published; stops at a broker failure (the
-    sweep publishes the rest). Returns how many were published."""
+    """One send message per ``HOOK_BATCH_SIZE`` deliveries (on the hooks queue), stamped as
+    published; stops at a broker failure (the sweep publishes the rest). Returns how many
+    deliveries were published."""
+    ids = list(delivery_ids)
     published: list[int] = []
-    for delivery_id in delivery_ids:
+    for start in range(0, len(ids), HOOK_BATCH_SIZE):
+        batch = ids[start : start + HOOK_BATCH_SIZE]
         try:
-            publish("mpbraze.hook_deliver", (delivery_id,), countdown=countdown)
+            publish("mpbraze.hook_deliveries_send", (batch,), countdown=countdown)
         except Exception:
-            logger.warning("Could not publish REST hook delivery %s", delivery_id, exc_info=True)
+            logger.warning("Could not publish %d REST hook deliveries", len(batch), exc_info=True)
             break
-        published.append(delivery_id)
+        published += batch
     HookDelivery.objects.filter(
         pk__in=published, status=HookDelivery.Status.PENDING, enqueued_at__isnull=True
     ).update(enqueued_at=now or timezone.now())

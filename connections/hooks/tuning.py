@@ -15,6 +15,7 @@ class HookConfig:
     disable_after: timedelta
     max_countdown_seconds: float
     sweep_seconds: float
+    retention: timedelta
 
 
 def hook_config() -> HookConfig:
@@ -25,4 +26,5 @@ def hook_config() -> HookConfig:
         disable_after=timedelta(hours=settings.MPBRAZE_HOOK_DISABLE_AFTER_HOURS),
         max_countdown_seconds=settings.MPBRAZE_MAX_COUNTDOWN_SECONDS,
         sweep_seconds=settings.MPBRAZE_SWEEP_SECONDS,
+        retention=timedelta(days=settings.MPBRAZE_HOOK_RETENTION_DAYS),
     )

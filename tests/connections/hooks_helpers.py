@@ -23,15 +23,20 @@ class Received:
 class Receiver:
     port: int
     requests: list[Received] = field(default_factory=list)
+    in_flight: int = 0
+    most_at_once: int = 0  # the most requests it was answering at the same time
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str = "/hooks") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
 @contextmanager
-def receiver(*answers: int | tuple[int, dict[str, str]] | float) -> Iterator[Receiver]:
+def receiver(
+    *answers: int | tuple[int, dict[str, str]] | float, delay: float = 0.0
+) -> Iterator[Receiver]:
     """Answer each request with the next status (the last repeats); a float sleeps that long
-    without answering (a hanging receiver)."""
+    without answering (a hanging receiver); ``delay`` is how long each answer takes."""
     script = list(answers) or [200]
     got: Receiver = Receiver(0)
 
@@ -39,10 +44,22 @@ def receiver(*answers: int | tuple[int, dict[str, str]] | float) -> Iterator[Rec
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
+            with got.lock:
+                got.in_flight += 1
+                got.most_at_once = max(got.most_at_once, got.in_flight)
+            try:
+                self.answer()
+            finally:
+                with got.lock:
+                    got.in_flight -= 1
+
+        def answer(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            got.requests.append(Received(self.path, headers, body))
-            step = script[min(len(got.requests), len(script)) - 1]
+            with got.lock:
+                got.requests.append(Received(self.path, headers, body))
+                step = script[min(len(got.requests), len(script)) - 1]
+            time.sleep(delay)
             if isinstance(step, float):
                 time.sleep(step)
                 return

@@ -49,11 +49,12 @@ def _local_receivers(settings: Any) -> Iterator[None]:
 
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
-    """Send messages, as (delivery id, countdown), instead of the broker."""
+    """Send messages, as (delivery id, countdown) for each delivery of a message, instead of
+    the broker."""
     sent: list[tuple[int, float]] = []
 
     def publish(task: Any, args: tuple[Any, ...], **options: Any) -> None:
-        sent.append((args[0], options.get("countdown", 0.0)))
+        sent.extend((pk, options.get("countdown", 0.0)) for pk in args[0])
 
     monkeypatch.setattr("connections.hooks.services.publish", publish)
     return sent
@@ -214,7 +215,7 @@ def test_a_broker_outage_loses_nothing_the_sweep_publishes_it(
     assert HookDelivery.objects.get().enqueued_at is None
     sent: list[int] = []
     monkeypatch.setattr(
-        "connections.hooks.services.publish", lambda task, args, **kw: sent.append(args[0])
+        "connections.hooks.services.publish", lambda task, args, **kw: sent.extend(args[0])
     )
     assert hooks_sweep().published == 1
     assert sent == [delivery.pk]
@@ -429,6 +430,7 @@ def test_the_send_task_and_the_sweep_are_registered_and_scheduled(settings: Any)
     from mpbraze.celery import app
 
     app.loader.import_default_modules()
-    assert {"mpbraze.hook_deliver", "mpbraze.hooks_sweep"} <= set(app.tasks)
+    tasks = {"mpbraze.hook_deliveries_send", "mpbraze.hook_deliver", "mpbraze.hooks_sweep"}
+    assert tasks <= set(app.tasks)
     schedule = settings.CELERY_BEAT_SCHEDULE["hooks-sweep"]
     assert schedule["task"] == "mpbraze.hooks_sweep"

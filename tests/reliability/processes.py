@@ -227,7 +227,7 @@ class FaultWorker:
         self.name = name
         self.redis_url = redis_url
         self.concurrency = concurrency
-        # No -Q: MPBRAZE_CELERY_QUEUE names the test's queues (mapping and forwarding).
+        # No -Q: MPBRAZE_CELERY_QUEUE names the test's queues (mapping, forwarding, hooks).
         command = [sys.executable, "-m", "celery", "-A", "mpbraze", "worker"]
         command += [f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"]
         if beat:

@@ -13,7 +13,7 @@ import pytest
 
 from connections.delivery.sweeper import broker_queue_depth
 from connections.probes.readiness import readiness_checks
-from mpbraze.celery import app, forward_queue
+from mpbraze.celery import app, forward_queue, hooks_queue
 from mpbraze.publish import publish
 from tests.conftest import TEST_QUEUE
 from tests.reliability.processes import free_port
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 def _purge() -> None:
     with app.connection_for_write() as connection:
-        for name in (TEST_QUEUE, forward_queue(TEST_QUEUE)):
+        for name in (TEST_QUEUE, forward_queue(TEST_QUEUE), hooks_queue(TEST_QUEUE)):
             channel: Any = connection.channel()
             try:
                 channel.queue_purge(name)
@@ -73,13 +73,15 @@ def in_a_new_thread(work: Any) -> BaseException | None:
     return outcome[0]
 
 
-def test_the_queue_depth_counts_the_messages_published_to_both_task_queues(broker: str) -> None:
+def test_the_queue_depth_counts_the_messages_published_to_every_task_queue(broker: str) -> None:
     assert broker_queue_depth() == 0
     assert in_a_new_thread(lambda: publish("mpbraze.batches_map", ([101],))) is None
     assert in_a_new_thread(lambda: publish("mpbraze.batches_map", ([102],))) is None
     assert in_a_new_thread(lambda: publish("mpbraze.output_forward", (7,))) is None
+    assert in_a_new_thread(lambda: publish("mpbraze.hook_deliveries_send", ([8, 9],))) is None
 
-    assert broker_queue_depth() == 3
+    assert broker_queue_depth() == 4
+    assert broker_queue_depth(with_hooks=False) == 3  # what the outbox sweeper asks
 
 
 def test_readiness_reports_the_messages_waiting_on_the_broker(broker: str) -> None:
