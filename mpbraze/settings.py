@@ -13,10 +13,15 @@ import os
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+# Django's generic classes (ModelAdmin[Delivery], ModelForm[ApiToken]) take at run time the type
+# arguments django-stubs gives them for mypy.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()

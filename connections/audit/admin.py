@@ -39,7 +39,7 @@ def failed_sends_url(**params: Any) -> str:
 
 
 @admin.register(FailedSend)
-class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin[FailedSend]):
     list_display = ("failed", "connection", "user", "what", "problem", "http_status", "state")
     list_display_links = ("failed",)
     list_filter = FAILED_SEND_FILTERS
@@ -198,7 +198,9 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 f"Filter “{refused[0]}”: expected a whole number of at most 64 bits."
             )
         for name, value in request.GET.items():
-            if name in FILTERS and isinstance(value, str) and value:  # the list shows none for a bad value, and says why
+            if (
+                name in FILTERS and isinstance(value, str) and value
+            ):  # the list shows none for a bad value, and says why
                 try:
                     FILTERS[name](Delivery.objects.none(), value)
                 except SelectionError as error:
@@ -281,7 +283,7 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FailureGroup)
-class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin[FailureGroup]):
     list_display = ("title_link", "connection", "status", "count", "open_rows", "seen")
     list_filter = ("status", "kind", "connection")
     search_fields = ("title", "braze_error", "sample_user", "sample_message")
