@@ -4,7 +4,7 @@ marketer's forms (``ConnectionCreateForm``/``ConnectionEditForm`` for names,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -113,7 +113,7 @@ def output_get(pk: int, platform: str) -> BrazeOutput:
 def connections_list(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     rows = Connection.objects.prefetch_related("outputs")
     found = page(rows, cursor=cursor, limit=limit, render=lambda c: c, newest_first=False)
