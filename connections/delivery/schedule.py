@@ -96,7 +96,7 @@ def batches_enqueue(*, batch_ids: Sequence[int]) -> int:
     return published
 
 
-def publish(task: Task, args: tuple[Any, ...], **options: Any) -> None:
+def publish(task: Task[..., Any], args: tuple[Any, ...], **options: Any) -> None:
     """One publish attempt that fails fast when the broker is down (kombu would otherwise
     retry connecting for seconds), on a connection kept per thread: building a new broker
     client for every publish was a quarter of the inbound view's time."""

@@ -27,7 +27,7 @@ def batch_map(batch_id: int) -> None:
 
 
 @shared_task(bind=True, name="mpbraze.output_forward")
-def output_forward(self: Task, output_id: int) -> None:
+def output_forward(self: Task[[int], None], output_id: int) -> None:
     """Send one output's due rows for a while; schedule the next run when rows wait."""
     from connections.delivery import forwarder
 
@@ -36,7 +36,7 @@ def output_forward(self: Task, output_id: int) -> None:
 
 
 @shared_task(bind=True, name="mpbraze.deliveries_sweep")
-def deliveries_sweep(self: Task) -> None:
+def deliveries_sweep(self: Task[[], None]) -> None:
     """Beat: recover expired leases, re-enqueue due rows and unmapped batches; the worker
     that runs it stamps its heartbeat (``/readyz``)."""
     from connections.delivery import sweeper
