@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.utils import label_for_field
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
@@ -31,7 +32,11 @@ class ReadOnlyMixin:
         return False
 
 
-class WordsHistoryHelper(HistoricalRecordContextHelper):
+_ModelT = TypeVar("_ModelT", bound=models.Model)
+
+
+# simple_history ships no type hints (its modules are Any to mypy), so its classes are Any bases.
+class WordsHistoryHelper(HistoricalRecordContextHelper):  # type: ignore[misc]
     """Names changed fields by the admin's labels in a history's list of changes."""
 
     def __init__(self, model: Any, record: Any, *, labels: dict[str, str]) -> None:
@@ -44,7 +49,7 @@ class WordsHistoryHelper(HistoricalRecordContextHelper):
         return replace(formatted, field=capfirst(label)) if label else formatted
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin, SimpleHistoryAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin[_ModelT], SimpleHistoryAdmin):  # type: ignore[misc]
     """Configuration history; changes happen on the marketer pages, where the rules run."""
 
     # simple_history heads its columns with attribute names; this copy of its list heads them
@@ -76,7 +81,7 @@ class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin, SimpleHistoryAdmin):
 TIMES = {"created_at": "created", "updated_at": "last changed"}
 
 
-class BrazeOutputInline(admin.TabularInline):
+class BrazeOutputInline(admin.TabularInline[BrazeOutput, Connection]):
     model = BrazeOutput
     fields = ("platform", "braze_instance", "api_key", "external_identity_type")
     readonly_fields = fields
@@ -93,7 +98,7 @@ class BrazeOutputInline(admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(ReadOnlyAdmin):
+class ConnectionAdmin(ReadOnlyAdmin[Connection]):
     list_display = ("name", "status", "ingest_enabled", "paused_reason", "updated_at")
     list_filter = ("enabled", "ingest_enabled")
     search_fields = ("name", "slug", "inbound_key")
@@ -112,7 +117,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BrazeOutput)
-class BrazeOutputAdmin(ReadOnlyAdmin):
+class BrazeOutputAdmin(ReadOnlyAdmin[BrazeOutput]):
     list_display = ("connection", "platform", "braze_instance", "rest_host", "api_key_masked")
     list_filter = ("platform", "braze_instance")
     search_fields = ("connection__name",)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.utils import display_for_field, display_for_value
@@ -19,6 +19,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 EMPTY = "—"
+
+_ModelT = TypeVar("_ModelT", bound=models.Model)
 
 
 def pretty_json(value: Any) -> SafeString | str:
@@ -58,7 +60,7 @@ def field_column(model: type[models.Model], name: str, label: str) -> Callable[[
     return column
 
 
-class LabelledAdmin(admin.ModelAdmin):
+class LabelledAdmin(admin.ModelAdmin[_ModelT]):
     """A model admin whose ``labels`` name fields in words where their verbose names do not
     (a verbose name is part of the model and changing it needs a migration).
 

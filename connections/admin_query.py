@@ -6,6 +6,8 @@ driver raise before the query runs (a 500); no row could hold it on either datab
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
@@ -16,7 +18,9 @@ from django.http import HttpRequest
 INTEGER_LOOKUPS = {"exact", "in", "gt", "gte", "lt", "lte", "iexact"}
 
 
-def drop_unstorable_integer_filters(request: HttpRequest, model_admin: admin.ModelAdmin) -> None:
+def drop_unstorable_integer_filters(
+    request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+) -> None:
     """Leaves out, naming it, each query-string filter on an integer or related column whose
     value is no 64-bit integer (``?connection=99999999999999999999``, ``?output__id__in=1,x``):
     SQLite's driver raises on such a number before the query runs (a 500), and no row could
@@ -32,7 +36,9 @@ def drop_unstorable_integer_filters(request: HttpRequest, model_admin: admin.Mod
     request.GET = kept  # type: ignore[assignment]  # the stubs type GET as never replaced
 
 
-def unstorable_integer_filters(request: HttpRequest, model_admin: admin.ModelAdmin) -> list[str]:
+def unstorable_integer_filters(
+    request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+) -> list[str]:
     """The query-string filters on an integer or related column whose value is no 64-bit
     integer; a list's own filters (``list_filter`` entries) check their values themselves."""
     own = {getattr(entry, "parameter_name", None) for entry in model_admin.list_filter}

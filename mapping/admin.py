@@ -10,7 +10,7 @@ from mapping.models import MappingIssue
 
 
 @admin.register(MappingIssue)
-class MappingIssueAdmin(ReadOnlyMixin, LabelledAdmin):
+class MappingIssueAdmin(ReadOnlyMixin, LabelledAdmin[MappingIssue]):
     list_display = ("kind", "field_path", "count", "action", "connection", "platform", "last_seen")
     list_filter = ("connection", "output__platform", "kind", "action", "last_seen")
     search_fields = ("field_path",)

@@ -4,7 +4,7 @@ nothing is stored or sent)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -78,7 +78,7 @@ def mapping_issues_list(
     connection: DatabaseId | None = None,
     kind: IssueKind | None = None,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     rows = MappingIssue.objects.select_related("output")
     if connection is not None:

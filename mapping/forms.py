@@ -34,7 +34,7 @@ class PreviewForm(forms.Form):
     def __init__(self, *args: Any, connection: Connection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection = connection
-        output_field = cast(forms.ModelChoiceField, self.fields["output"])
+        output_field = cast(forms.ModelChoiceField[BrazeOutput], self.fields["output"])
         output_field.queryset = connection.outputs.order_by("platform")
         server = connection.outputs.filter(platform="server").first()
         if server is not None:  # what the forwarder uses: the likeliest question

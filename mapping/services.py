@@ -77,7 +77,7 @@ def _row(
     connection_id: int, output_id: int, group: _Group, event: Any, sent: Any, now: datetime
 ) -> list[Any]:
     def prep(name: str, value: Any) -> Any:
-        field = cast(models.Field, MappingIssue._meta.get_field(name))
+        field = cast(models.Field[Any, Any], MappingIssue._meta.get_field(name))
         return field.get_db_prep_save(value, db)
 
     issue = group.first

@@ -76,14 +76,16 @@ class AuditAdminSite(admin.AdminSite):
         guarded = super().admin_view(view, cacheable)
         # A list's own filters: replay, discard and CSV views validate theirs (a filter left
         # out there would widen what they act on).
-        model_admin = getattr(view, "__self__", None)
-        lists = isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view"
+        owner = getattr(view, "__self__", None)
+        model_admin: admin.ModelAdmin[Any] | None = None
+        if isinstance(owner, admin.ModelAdmin) and view.__name__ == "changelist_view":
+            model_admin = owner
 
         def refuse_signed_in_strangers(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             if request.user.is_authenticated and not self.has_permission(request):
                 raise PermissionDenied("The audit admin is for the Auditor and Ops roles.")
-            if lists:
-                drop_unstorable_integer_filters(request, cast(admin.ModelAdmin, model_admin))
+            if model_admin is not None:
+                drop_unstorable_integer_filters(request, model_admin)
             return guarded(request, *args, **kwargs)
 
         return cast(View, update_wrapper(refuse_signed_in_strangers, guarded))

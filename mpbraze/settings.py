@@ -13,10 +13,15 @@ import os
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+# Django's generic classes (ModelAdmin[Delivery], ModelForm[ApiToken]) take at run time the type
+# arguments django-stubs gives them for mypy.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,7 +54,7 @@ def _development_secrets() -> dict[str, str]:
 
 
 def _required_secret(name: str) -> str:
-    value = env.str(name, default="")
+    value: str = env.str(name, default="")
     if value:
         return value
     if not DEBUG:
@@ -242,7 +247,7 @@ MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE = env.int(
 # Proxies in front of mpbraze that append the client's address to X-Forwarded-For (0: clients
 # connect directly, REMOTE_ADDR is theirs). Behind one proxy, 1: else every client would share
 # the proxy's address and its throttles.
-MPBRAZE_TRUSTED_PROXY_HOPS = env.int("MPBRAZE_TRUSTED_PROXY_HOPS", default=0)
+MPBRAZE_TRUSTED_PROXY_HOPS: int = env.int("MPBRAZE_TRUSTED_PROXY_HOPS", default=0)
 
 # Endpoint safety (SPEC §3; README "Endpoint rules"): loopback endpoints (a local fake Braze)
 # only on a developer's machine; `check --deploy` warns when this is on with DEBUG off.

@@ -142,7 +142,8 @@ def client_address(request: HttpRequest) -> str:
     the address the outermost of them saw (the last hops of ``X-Forwarded-For`` are theirs;
     anything further left was written by the client and cannot be trusted)."""
     hops = settings.MPBRAZE_TRUSTED_PROXY_HOPS
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [part.strip() for part in header.split(",")]
     if hops and len(forwarded) >= hops and forwarded[-hops]:
         return forwarded[-hops][:64]
     return str(request.META.get("REMOTE_ADDR", ""))[:64]

@@ -14,7 +14,7 @@ from connections.api.models import ApiToken
 from connections.api.tokens import TokenError, api_token_create, api_token_revoke, expiry_parse
 
 
-class ApiTokenForm(forms.ModelForm):
+class ApiTokenForm(forms.ModelForm[ApiToken]):
     scope_choices = forms.MultipleChoiceField(
         label="Scopes", choices=ApiToken.Scope.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -48,7 +48,7 @@ SHOWN = (
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = SHOWN
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "user__username")
@@ -56,7 +56,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         tokens = super().get_queryset(request).select_related("user")
-        return tokens if request.user.is_superuser else tokens.filter(user=request.user)
+        user = request.user
+        if user.is_superuser:
+            return tokens
+        # The admin serves signed-in staff only; an anonymous request would see no token.
+        return tokens.filter(user=user) if user.is_authenticated else tokens.none()
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -4,7 +4,7 @@ marketer's forms (``ConnectionCreateForm``/``ConnectionEditForm`` for names,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -36,10 +36,10 @@ from connections.api.schemas import (
 from connections.connectivity.health import connections_health
 from connections.models import BrazeOutput, Connection, Platform, platform_order
 from connections.pages.forms import OUTPUT_CONFIG_FIELDS, ConnectionCreateForm, ConnectionEditForm
-from connections.rules import hosts
 from connections.rules.ids import DatabaseId
 from connections.rules.validation import OutputDraft, SiblingOutput, validate_output
 from mapping.output_settings import OutputSettings
+from mpbraze.addresses import EndpointPolicy
 
 router = Router(tags=["connections"])
 VIEW = token("read", "connections.view_connection")
@@ -58,7 +58,7 @@ class ConnectionPage(Page):
 def connections_list(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     rows = Connection.objects.prefetch_related("outputs")
     found = page(rows, cursor=cursor, limit=limit, render=lambda c: c, newest_first=False)
@@ -101,8 +101,8 @@ def _outputs_create(connection: Connection, outputs: list[OutputIn]) -> None:
         )
 
 
-def _policy() -> hosts.EndpointPolicy:
-    return hosts.EndpointPolicy.from_settings()
+def _policy() -> EndpointPolicy:
+    return EndpointPolicy.from_settings()
 
 
 def _draft(

@@ -4,7 +4,7 @@ then read it until its outcome is no longer ``pending``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
@@ -100,7 +100,7 @@ def connectivity_tests_list(
     request: HttpRequest,
     pk: DatabaseId,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     connection = connection_get(pk)
     rows = _checks().filter(connection=connection)

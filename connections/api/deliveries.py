@@ -4,7 +4,7 @@ failure groups, read over the API."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -131,7 +131,7 @@ def deliveries_list(
     since: str | None = None,
     before: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """Every delivery row, newest first; ``since``/``before`` bound when it was queued."""
     rows = _deliveries()
@@ -166,7 +166,7 @@ def failed_sends_list(
     request: HttpRequest,
     filters: Query[FailedSendFilters],
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """Rows that ever failed, with the admin's filters; open ones (dead or rejected) unless
     ``state`` says replayed, discarded or all."""
@@ -187,7 +187,7 @@ def failure_groups_list(
     status: FailureGroup.Status | None = None,
     kind: FailureGroup.Kind | None = None,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     rows = FailureGroup.objects.select_related("output")
     if connection is not None:

@@ -5,7 +5,7 @@ each delivery with its attempts. A user sees only their own subscriptions (a sup
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -138,7 +138,7 @@ def hooks_create(request: HttpRequest, payload: HookIn) -> Status[Any]:
 def hooks_list(
     request: HttpRequest,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     rows = selectors.hook_subscriptions_for(user_of(request))
     return page(rows, cursor=cursor, limit=limit, render=hook_out)
@@ -178,7 +178,7 @@ def hooks_deliveries(
     request: HttpRequest,
     hook_id: DatabaseId,
     cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """What was sent to this subscription, newest first, with every attempt."""
     subscription = subscription_get(request, hook_id)

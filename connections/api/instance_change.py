@@ -15,7 +15,6 @@ from connections.api.auth import token, user_of
 from connections.api.common import ERRORS, connection_get, connection_out
 from connections.api.errors import ApiError
 from connections.api.schemas import ConnectionOut, Strict
-from connections.rules import hosts
 from connections.rules.ids import DatabaseId
 from connections.rules.instance_change import (
     IN_FLIGHT,
@@ -23,6 +22,7 @@ from connections.rules.instance_change import (
     instance_change_changes,
     validate_instance_change,
 )
+from mpbraze.addresses import EndpointPolicy
 
 CHANGE_OUTPUT = token("write", "connections.change_brazeoutput")
 router = Router(tags=["connections"])
@@ -65,7 +65,7 @@ def connections_change_instance(
     connection = connection_get(pk)
     outputs = selectors.connection_output_drafts(connection)
     change = InstanceChange(**payload.model_dump(exclude={"confirm"}))
-    result = validate_instance_change(change, outputs, hosts.EndpointPolicy.from_settings())
+    result = validate_instance_change(change, outputs, EndpointPolicy.from_settings())
     if result.errors:
         raise ApiError.invalid(result.errors)
     checks = []

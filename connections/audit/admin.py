@@ -39,7 +39,7 @@ def failed_sends_url(**params: Any) -> str:
 
 
 @admin.register(FailedSend)
-class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin[FailedSend]):
     list_display = ("failed", "connection", "user", "what", "problem", "http_status", "state")
     list_display_links = ("failed",)
     list_filter = FAILED_SEND_FILTERS
@@ -283,7 +283,7 @@ class FailedSendAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FailureGroup)
-class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FailureGroupAdmin(ReadOnlyMixin, admin.ModelAdmin[FailureGroup]):
     list_display = ("title_link", "connection", "status", "count", "open_rows", "seen")
     list_filter = ("status", "kind", "connection")
     search_fields = ("title", "braze_error", "sample_user", "sample_message")

@@ -12,7 +12,7 @@ from connections.delivery.models import Delivery
 
 
 @admin.register(ReplayRun)
-class ReplayRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReplayRunAdmin(ReadOnlyMixin, admin.ModelAdmin[ReplayRun]):
     list_display = ("run", "connection", "requested", "status", "matched", "acted", "outcome")
     list_filter = ("action", "status", "connection", "requested_via")
     list_select_related = ("connection", "requested_by")

@@ -9,7 +9,7 @@ from connections.admin_display import LabelledAdmin
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 
 
-class StepInline(ReadOnlyMixin, admin.TabularInline):
+class StepInline(ReadOnlyMixin, admin.TabularInline[ConnectivityStep, ConnectivityCheck]):
     model = ConnectivityStep
     fields = readonly_fields = ("position", "step", "outcome", "latency", "message")
     extra = 0
@@ -24,7 +24,7 @@ class StepInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(ConnectivityCheck)
-class ConnectivityCheckAdmin(ReadOnlyMixin, LabelledAdmin):
+class ConnectivityCheckAdmin(ReadOnlyMixin, LabelledAdmin[ConnectivityCheck]):
     list_display = ("started_at", "connection", "output", "outcome", "duration_ms", "summary")
     list_filter = ("outcome", "output__platform", "connection")
     search_fields = ("summary", "connection__name")

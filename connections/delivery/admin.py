@@ -33,7 +33,7 @@ def recent_values_filter(field: str, title: str) -> type[RecentValuesFilter]:
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin[Delivery]):
     list_display = ("pk", "connection", "kind", "event_name", "user", "status", "created_at")
     list_filter = ("status", "connection", "kind")
     search_fields = ("user_key", "event_name", "last_error")
@@ -78,7 +78,7 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin[DeliveryAttempt]):
     list_display = (
         "started_at",
         "connection",
@@ -119,7 +119,7 @@ class DeliveryAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(InboundBatch)
-class InboundBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class InboundBatchAdmin(ReadOnlyMixin, admin.ModelAdmin[InboundBatch]):
     list_display = ("pk", "connection", "received_at", "status", "map_attempts", "historical")
     list_filter = ("status", "connection", "historical")
     search_fields = ("source_request_id",)

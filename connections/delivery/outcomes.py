@@ -42,8 +42,8 @@ def is_configuration_problem(status: int | None) -> bool:
     return status is None or status == 404 or 300 <= status < 400
 
 
-def _int(value: object) -> int:
+def _int(value: Any) -> int:  # a JSON value: int() refuses what it cannot read
     try:
-        return int(value)  # type: ignore[call-overload]
+        return int(value)
     except (TypeError, ValueError):
         return -1

@@ -181,7 +181,7 @@ class FileBackend:
             if state.get("paused_until", 0) > now:
                 return float(state["paused_until"] - now)
             # Starts "in the future" can only come from a clock stepped back: drop them too.
-            log = [t for t in state.get("log", []) if now - rate.window < t <= now]
+            log: list[float] = [t for t in state.get("log", []) if now - rate.window < t <= now]
             if len(log) < rate.limit:
                 state["log"] = [*log, now]
                 return 0.0

@@ -27,7 +27,7 @@ def batch_map(batch_id: int) -> None:
 
 
 @shared_task(bind=True, name="mpbraze.output_forward")
-def output_forward(self: Task, output_id: int) -> None:
+def output_forward(self: Task[[int], None], output_id: int) -> None:
     """Send one output's due rows for a while; schedule the next run when rows wait."""
     worker = f"{self.request.hostname or 'local'} pid {os.getpid()}"
     forwarder.output_forward_run(output_id=output_id, worker=worker)

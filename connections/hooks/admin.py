@@ -3,7 +3,8 @@ or disable them and read every delivery with its attempts; superusers see everyo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,7 +26,7 @@ from connections.hooks.services import (
 from connections.hooks.targets import HookError, target_url_check
 
 
-class HookSubscriptionForm(forms.ModelForm):
+class HookSubscriptionForm(forms.ModelForm[HookSubscription]):
     event_choices = forms.MultipleChoiceField(
         label="Events", choices=CHOICES, widget=forms.CheckboxSelectMultiple
     )
@@ -41,7 +42,10 @@ class HookSubscriptionForm(forms.ModelForm):
         return _checked(hook_events_parse, self.cleaned_data["event_choices"])
 
 
-def _checked(check: Any, value: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def _checked(check: Callable[[Any], _T], value: Any) -> _T:
     try:
         return check(value)
     except HookError as error:
@@ -61,7 +65,7 @@ SHOWN = (
 
 
 @admin.register(HookSubscription)
-class HookSubscriptionAdmin(LabelledAdmin):
+class HookSubscriptionAdmin(LabelledAdmin[HookSubscription]):
     list_display = ("target_url", "owner", "event_names", "active", "failing", "disabled_reason")
     list_filter = ("active",)
     search_fields = ("target_url", "description", "owner__username")
@@ -127,7 +131,7 @@ class HookSubscriptionAdmin(LabelledAdmin):
         messages.success(request, f"{done} hook(s) disabled.")
 
 
-class AttemptInline(ReadOnlyMixin, admin.TabularInline):
+class AttemptInline(ReadOnlyMixin, admin.TabularInline[HookAttempt, HookDelivery]):
     model = HookAttempt
     fields = readonly_fields = ("time", "status_code", "latency", "error", "response_body")
     extra = 0
@@ -142,7 +146,7 @@ class AttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(HookDelivery)
-class HookDeliveryAdmin(ReadOnlyMixin, LabelledAdmin):
+class HookDeliveryAdmin(ReadOnlyMixin, LabelledAdmin[HookDelivery]):
     list_display = (
         "created_at",
         "event_type",

@@ -9,14 +9,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from connections.rules.field_errors import FieldError
-from connections.rules.hosts import (
-    EndpointKind,
-    EndpointPolicy,
-    HostError,
-    endpoint_check,
-    split_port,
-)
-from mpbraze.addresses import is_loopback
+from connections.rules.hosts import EndpointKind, HostError, endpoint_check
+from mpbraze.addresses import EndpointPolicy, is_loopback, split_port
 
 MAX_URL_LENGTH = 2000
 LABEL = "The target URL"

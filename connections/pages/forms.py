@@ -10,7 +10,7 @@ from connections.crypto import encryption
 from connections.crypto.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
 from connections.models import BrazeOutput, Platform
 from connections.pages.settings_form import OutputSettingsFields
-from connections.rules import hosts, instances
+from connections.rules import instances
 from connections.rules.output_fields import ENDPOINTS, PlatformField, fields_for
 from connections.rules.validation import (
     NON_FIELD,
@@ -24,6 +24,7 @@ from mapping.output_settings import (
     EXTERNAL_IDENTITY_CHOICES,
     OutputSettings,
 )
+from mpbraze.addresses import EndpointPolicy
 
 #: What the API key field asks for, by platform (the generic help text serves a new output
 #: whose platform is not chosen yet).
@@ -216,7 +217,7 @@ class BrazeOutputForm(OutputSettingsFields):
         result = validate_output(
             self._draft(cleaned),
             self.siblings,
-            hosts.EndpointPolicy.from_settings(),
+            EndpointPolicy.from_settings(),
             key_required=self.output is None,
         )
         for name, messages in result.errors.items():

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from connections.rules import hosts, instances
+from connections.rules import instances
 from connections.rules.instance_change import (
     CHANGE_FIELDS,
     InstanceChange,
@@ -14,6 +14,7 @@ from connections.rules.instance_change import (
     validate_instance_change,
 )
 from connections.rules.validation import ENDPOINT_FIELDS, OutputDraft, platform_label
+from mpbraze.addresses import EndpointPolicy
 
 
 class InstanceChangeForm(forms.Form):
@@ -46,7 +47,7 @@ class InstanceChangeForm(forms.Form):
         if "braze_instance" not in cleaned:  # an unknown choice, said on its own field
             return cleaned
         change = InstanceChange(**{name: cleaned.get(name, "") for name in CHANGE_FIELDS})
-        policy = hosts.EndpointPolicy.from_settings()
+        policy = EndpointPolicy.from_settings()
         self.validation = validate_instance_change(change, self.outputs, policy)
         for name, messages in self.validation.errors.items():
             if name not in self.errors:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Concatenate, ParamSpec, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -37,11 +39,15 @@ from connections.rules.instance_change import (
 )
 from connections.rules.validation import OutputDraft
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound=HttpResponseBase)
+_View = Callable[Concatenate[HttpRequest, _P], _R]
 
-def allowed(permission: str):  # type: ignore[no-untyped-def]
-    """Sign-in required, then the permission, else 403."""
 
-    def decorate(view):  # type: ignore[no-untyped-def]
+def allowed(permission: str) -> Callable[[_View[_P, _R]], _View[_P, _R]]:
+    """Sign-in required, then the permission, else 403; the view keeps its signature."""
+
+    def decorate(view: _View[_P, _R]) -> _View[_P, _R]:
         return login_required(permission_required(permission, raise_exception=True)(view))
 
     return decorate

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from connections.models import Platform
-from connections.rules import hosts, instances
+from connections.rules import instances
 from connections.rules.output_fields import fields_for
 from connections.rules.validation import (
     ENDPOINT_FIELDS,
@@ -21,6 +21,7 @@ from connections.rules.validation import (
     platform_label,
     validate_output,
 )
+from mpbraze.addresses import EndpointPolicy
 
 #: What "Change Braze instance…" sets on every output of a connection.
 CHANGE_FIELDS = ("braze_instance", *ENDPOINT_FIELDS)
@@ -54,7 +55,7 @@ class InstanceChangeValidation:
 
 
 def validate_instance_change(
-    change: InstanceChange, outputs: list[OutputDraft], policy: hosts.EndpointPolicy
+    change: InstanceChange, outputs: list[OutputDraft], policy: EndpointPolicy
 ) -> InstanceChangeValidation:
     """Every output of a connection moved at once, validated as a set: the new instance and
     endpoints as the output form checks them, then each moved output by ``validate_output``
@@ -75,7 +76,7 @@ def validate_instance_change(
     return result
 
 
-def _check_moved_outputs(result: InstanceChangeValidation, policy: hosts.EndpointPolicy) -> None:
+def _check_moved_outputs(result: InstanceChangeValidation, policy: EndpointPolicy) -> None:
     for draft in result.drafts:
         others = [_as_sibling(other) for other in result.drafts if other is not draft]
         checked = validate_output(draft, others, policy, key_required=False)

@@ -13,6 +13,7 @@ from connections.crypto import encryption
 from connections.models import APP_PLATFORMS, Platform
 from connections.rules import hosts, instances
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
+from mpbraze.addresses import EndpointPolicy
 
 NON_FIELD = "__all__"
 ENDPOINT_FIELDS = {
@@ -107,7 +108,7 @@ def instance_finder_error(pasted: str, braze_instance: str) -> str | None:
 def validate_output(
     draft: OutputDraft,
     siblings: list[SiblingOutput],
-    policy: hosts.EndpointPolicy,
+    policy: EndpointPolicy,
     *,
     key_required: bool,
 ) -> Validation:
@@ -163,7 +164,7 @@ def _check_identity_types(result: Validation) -> None:
         result.add("email_identity_type", "Choose one of the listed email identity types.")
 
 
-def _check_instance_and_endpoints(result: Validation, policy: hosts.EndpointPolicy) -> None:
+def _check_instance_and_endpoints(result: Validation, policy: EndpointPolicy) -> None:
     draft = result.draft
     if draft.braze_instance != instances.CUSTOM and instances.get(draft.braze_instance) is None:
         result.add("braze_instance", f"Unknown Braze instance “{draft.braze_instance}”.")
@@ -178,9 +179,7 @@ def _check_instance_and_endpoints(result: Validation, policy: hosts.EndpointPoli
     _check_custom_endpoint_platforms(result)
 
 
-def _normalise_endpoint(
-    result: Validation, name: str, label: str, policy: hosts.EndpointPolicy
-) -> None:
+def _normalise_endpoint(result: Validation, name: str, label: str, policy: EndpointPolicy) -> None:
     raw = getattr(result.draft, name)
     if not raw.strip():
         result.draft = dataclasses.replace(result.draft, **{name: ""})
