@@ -1,4 +1,7 @@
-"""The three roles and what each may do (SPEC §9). Migrations call ``grant``."""
+"""The three roles and what each may do. Migrations call ``grant``.
+
+The roles as users read them: docs/security.md "Roles and access".
+"""
 
 from __future__ import annotations
 

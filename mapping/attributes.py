@@ -1,4 +1,4 @@
-"""User attributes, attribute changes and deletions → Braze attributes objects (SPEC §5).
+"""User attributes, attribute changes and deletions → Braze attributes objects (docs/mapping.md).
 
 Custom attributes take string, number, boolean, date and arrays; objects are dropped.
 """

@@ -1,4 +1,7 @@
-"""Commerce events → Braze purchases and `eCommerce - …` events (SPEC §5; kit §4.3)."""
+"""Commerce events → Braze purchases and `eCommerce - …` events.
+
+docs/mapping.md "Events"; reference kit §4.3.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The public entry point: one mParticle batch + one output's context → Braze objects and issues.
 
 Pure: no ORM, no HTTP, no settings lookups. Never raises for any JSON input; a bad part of a
-batch becomes a MappingIssue and the rest still maps (SPEC §5).
+batch becomes a MappingIssue and the rest still maps (docs/mapping.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Custom events, screen views and session events → Braze event objects (SPEC §5)."""
+"""Custom events, screen views and session events → Braze event objects (docs/mapping.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Who a batch is about: Braze `external_id` or `user_alias`, `email`, and the platform's app id.
 
-SPEC §5 "Identity"; reference mparticle_braze_kit.md §3 (S2S column).
+docs/mapping.md "Identity"; reference mparticle_braze_kit.md §3 (S2S column).
 """
 
 from __future__ import annotations

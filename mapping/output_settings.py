@@ -115,7 +115,10 @@ class BatchSizeMode(StrEnum):
 
 
 class OutputSettings(BaseModel):
-    """What one Braze output forwards and how (SPEC §3, per-output forwarding settings)."""
+    """What one Braze output forwards and how.
+
+    The settings as users read them: docs/configuration.md "Per-output forwarding settings".
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

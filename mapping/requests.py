@@ -1,4 +1,4 @@
-"""Pack Braze objects into `/users/track` request bodies (SPEC §6 "Requests").
+"""Pack Braze objects into `/users/track` request bodies (docs/mapping.md "Requests").
 
 Rules: at most 75 objects combined (50 combined, or 75 per array, per the batch size mode);
 a body well under Braze's 4 MB; no object over 100 KB (refused, never sent); the objects of one

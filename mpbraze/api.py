@@ -1,4 +1,4 @@
-"""The REST API root (SPEC §8): ``/api/v1/``, its OpenAPI document and a docs page served
+"""The REST API root (docs/api.md): ``/api/v1/``, its OpenAPI document and a docs page served
 from the vendored Swagger UI (no CDN)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one outbound HTTP client (SPEC §3 "Endpoint safety", reliability reference §4.6).
+"""The one outbound HTTP client (docs/security.md "Endpoint rules", reliability reference §4.6).
 
 Explicit timeouts, no redirects, a fixed User-Agent, no proxies or ``.netrc`` from the
 environment, and a private-address guard applied where the socket is opened: the host is

@@ -131,8 +131,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}"),
 }
 # Persistent connections: one per gunicorn thread and per worker process, reused for
-# DB_CONN_MAX_AGE seconds, checked before reuse (a PostgreSQL restart costs no request). README
-# "Database connections" sizes max_connections for N web and M worker processes.
+# DB_CONN_MAX_AGE seconds, checked before reuse (a PostgreSQL restart costs no request).
+# docs/operations.md "Database connections" sizes max_connections for N web and M worker processes.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -249,14 +249,14 @@ MPBRAZE_API_AUTH_PREFIX_FAILURES_PER_MINUTE = env.int(
 # the proxy's address and its throttles.
 MPBRAZE_TRUSTED_PROXY_HOPS: int = env.int("MPBRAZE_TRUSTED_PROXY_HOPS", default=0)
 
-# Endpoint safety (SPEC §3; README "Endpoint rules"): loopback endpoints (a local fake Braze)
+# Endpoint safety (docs/security.md "Endpoint rules"): loopback endpoints (a local fake Braze)
 # only on a developer's machine; `check --deploy` warns when this is on with DEBUG off.
 MPBRAZE_ALLOW_LOCAL_ENDPOINTS = env.bool("MPBRAZE_ALLOW_LOCAL_ENDPOINTS", default=DEBUG)
 MPBRAZE_ALLOWED_ENDPOINT_HOSTS = env.list("MPBRAZE_ALLOWED_ENDPOINT_HOSTS", default=[])
 
 # Celery's broker: CELERY_BROKER_URL when set (RabbitMQ, amqp://, beside Redis as cache and rate
 # limiter), else Redis when configured, else kombu's filesystem transport (works across
-# processes). README "Choosing a broker".
+# processes). docs/operations.md "Choosing a broker".
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 BROKER_SCHEME = CELERY_BROKER_URL.split("://", 1)[0]
 if BROKER_SCHEME not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp"):
@@ -345,13 +345,14 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "mpbraze.worker_heartbeat", "schedule": MPBRAZE_SWEEP_SECONDS},
 }
 
-# Inbound API (SPEC §4).
+# Inbound API (docs/api.md "Inbound API").
 MPBRAZE_INBOUND_MAX_REQUEST_BYTES = env.int("MPBRAZE_INBOUND_MAX_REQUEST_BYTES", default=262144)
 MPBRAZE_INBOUND_MAX_BATCH_BYTES = env.int("MPBRAZE_INBOUND_MAX_BATCH_BYTES", default=131072)
 # Per connection: one connection falling behind never gets another one refused.
 MPBRAZE_INBOUND_MAX_PENDING_BATCHES = env.int("MPBRAZE_INBOUND_MAX_PENDING_BATCHES", default=100000)
 
-# Connectivity checks (SPEC §7): each step (DNS, TCP, TLS, HTTP) is bounded by this.
+# Connectivity checks (docs/pages.md "Connectivity checks"): each step (DNS, TCP, TLS, HTTP)
+# is bounded by this.
 MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS = env.float(
     "MPBRAZE_CONNECTIVITY_STEP_TIMEOUT_SECONDS", default=10.0
 )
@@ -370,7 +371,8 @@ MPBRAZE_PUBLIC_URL = env.str(
     "MPBRAZE_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
 
-# Delivery (SPEC §6). Read through connections.delivery.tuning, never getattr with a default.
+# Delivery (docs/architecture.md "Delivery rules"). Read through connections.delivery.tuning,
+# never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
 # A multiple of 75 and 50, so a claim packs into full requests.
 MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)

@@ -1,4 +1,7 @@
-"""API tokens (SPEC §8): per user, hashed at rest, shown once, scoped, optionally expiring."""
+"""API tokens: per user, hashed at rest, shown once, scoped, optionally expiring.
+
+The contract for users: docs/api.md "Tokens".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replay and discard of failed sends (SPEC §6): recorded, idempotent, order-safe.
+"""Replay and discard of failed sends (docs/auditing.md): recorded, idempotent, order-safe.
 
 A request becomes one ``ReplayRun`` per connection, done by a Celery task in chunks. A
 replay puts rows back in the outbox queue, where the forwarder sends them like any other row,

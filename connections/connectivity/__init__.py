@@ -1,1 +1,4 @@
-"""Connectivity checks: DNS → TCP → TLS → HTTP per output, run as Celery tasks (SPEC §7)."""
+"""Connectivity checks: DNS → TCP → TLS → HTTP per output, run as Celery tasks.
+
+What users see of them: docs/pages.md "Connectivity checks".
+"""

@@ -1,5 +1,6 @@
 """The status a connection shows, derived from its data each time it is read (never stored):
-Disabled, Paused, Incomplete, Untested, Failing, Retrying, Degraded or Healthy (SPEC §9).
+Disabled, Paused, Incomplete, Untested, Failing, Retrying, Degraded or Healthy
+(docs/pages.md "Connection status").
 
 The pages and the REST API read it from here, so marketers and ops see the same status."""
 

@@ -33,7 +33,10 @@ def server_step(api_key: str) -> HttpStep:
 
 
 def track_sentence(response: TrackResponse, host: str) -> tuple[bool, str]:
-    """Whether Braze accepted the key, and the sentence that says so (SPEC §7)."""
+    """Whether Braze accepted the key, and the sentence that says so.
+
+    The sentences are listed in docs/pages.md "Connectivity checks".
+    """
     status = response.status_code
     if status is None:  # no answer: timeout, reset, TLS, DNS, refused address
         return False, f"{response.message} (talking to {host})"

@@ -1,5 +1,5 @@
 """Acting on Braze's answers: each answer and its effect on exactly the rows of its request
-in one transaction (SPEC §6), for every kind of outcome."""
+in one transaction (docs/architecture.md "The data path"), for every kind of outcome."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ One output at a time: claim due rows, pack them into requests (``mapping.request
 token of the workspace's rate limit for each, record the attempts, send up to
 ``MPBRAZE_FORWARD_CONCURRENCY`` of them at once (a user's requests one after another), and
 claim the next rows while the last ones are in flight. ``answers`` applies each outcome to
-exactly the rows of its request, in the same transaction as the attempt's answer (SPEC §6).
+exactly the rows of its request, in the same transaction as the attempt's answer
+(docs/architecture.md "The data path").
 """
 
 from __future__ import annotations

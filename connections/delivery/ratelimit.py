@@ -1,4 +1,5 @@
-"""A client-side rate limiter per Braze workspace, shared by every worker process (SPEC §6).
+"""A client-side rate limiter per Braze workspace, shared by every worker process
+(docs/architecture.md "Delivery rules").
 
 A sliding log: at most ``limit`` requests start in any ``window`` seconds, whatever way Braze
 counts its own window (fixed or rolling), so a well-behaved forwarder never earns a 429.

@@ -10,7 +10,8 @@ from django.conf import settings
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    """What the outbox, forwarder, sweeper and retention are tuned by (SPEC §6, .env.example)."""
+    """What the outbox, forwarder, sweeper and retention are tuned by (.env.example;
+    docs/architecture.md)."""
 
     claim_size: int
     lease_seconds: float

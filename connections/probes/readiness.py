@@ -1,4 +1,6 @@
-"""Readiness (SPEC §8): can this instance do its work now? Each check names what failed.
+"""Readiness: can this instance do its work now? Each check names what failed.
+
+What /readyz promises: docs/operations.md "Health and metrics".
 
 ``/readyz`` asks the database, the broker, the workers (a heartbeat younger than
 ``heartbeat_max_age``) and the outbox (its oldest due row younger than

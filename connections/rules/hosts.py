@@ -1,4 +1,4 @@
-"""Endpoint hostnames: normalisation and the safety policy (SPEC §3, "Endpoint safety").
+"""Endpoint hostnames: normalisation and the safety policy (docs/security.md "Endpoint rules").
 
 Values are bare hostnames. A pasted scheme, trailing slash or trailing dot is stripped with a
 notice; anything else that is not a plain host is refused with a message naming the problem.

@@ -4,7 +4,8 @@ The Server output's settings are the ones mpbraze's server-to-server forwarding 
 it shows them all. An app output shows only what its embedded Braze kit reads
 (``reference/mparticle_braze_kit.md`` §1a): screen views, commerce bundling or recommended
 events and the SKU/name choice on every kit, type detection on the iOS and Android kits only.
-The SDK endpoint applies to app outputs, the JavaScript endpoint to Web only (SPEC §3).
+The SDK endpoint applies to app outputs, the JavaScript endpoint to Web only
+(docs/configuration.md "Configuration rules").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The configuration rules of SPEC §3, shared by the marketer forms and the REST API.
+"""The configuration rules (docs/configuration.md), shared by the marketer forms and the REST API.
 
 Plain values in, field errors and notices out; callers map errors onto their own fields.
 Error keys are the field names of ``BrazeOutput`` (``__all__`` for the whole output).
@@ -112,7 +112,8 @@ def validate_output(
     *,
     key_required: bool,
 ) -> Validation:
-    """Every rule of SPEC §3 for one output; ``draft`` in the result is normalised."""
+    """Every configuration rule (docs/configuration.md) for one output; ``draft`` in the
+    result is normalised."""
     result = Validation(draft)
     _check_platform(result, siblings)
     _check_api_key(result, key_required)

@@ -1,4 +1,4 @@
-"""Mapping throughput on one core for a realistic mix of mParticle events (SPEC §5).
+"""Mapping throughput on one core for a realistic mix of mParticle events (docs/mapping.md).
 
 The mix per batch: custom events with 10 attributes, purchases of 3 products, attribute
 changes and screen views, plus a profile of 10 user attributes.

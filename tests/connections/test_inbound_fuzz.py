@@ -1,4 +1,4 @@
-"""Inbound API: no input whatsoever earns a 5xx (SPEC §4: never a 500)."""
+"""Inbound API: no input whatsoever earns a 5xx (docs/api.md "Inbound API": never a 500)."""
 
 from __future__ import annotations
 

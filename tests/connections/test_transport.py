@@ -1,4 +1,5 @@
-"""BrazeTransport against the fake Braze server: every answer maps to the outcome SPEC §6 needs.
+"""BrazeTransport against the fake Braze server: every answer maps to the outcome that
+docs/architecture.md "Delivery rules" needs.
 
 Answers the fake cannot give (non-JSON, huge, redirects, header variants) come from a tiny
 stdlib server or an ``httpx.MockTransport``: Braze is the edge we do not own.

@@ -1,4 +1,5 @@
-"""The configuration rules of SPEC §3, through the one validation function forms and API share."""
+"""The configuration rules (docs/configuration.md), through the one validation function
+forms and API share."""
 
 from __future__ import annotations
 

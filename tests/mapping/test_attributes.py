@@ -1,4 +1,4 @@
-"""User attributes, reserved attributes, changes, deletions, tags, push tokens (SPEC §5)."""
+"""User attributes, reserved attributes, changes, deletions, tags, push tokens (docs/mapping.md)."""
 
 from __future__ import annotations
 

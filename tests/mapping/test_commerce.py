@@ -1,4 +1,4 @@
-"""Commerce events in the three commerce modes (SPEC §5; reference kit §4.3)."""
+"""Commerce events in the three commerce modes (docs/mapping.md "Events"; reference kit §4.3)."""
 
 from __future__ import annotations
 

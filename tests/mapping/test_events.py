@@ -1,4 +1,4 @@
-"""Custom events, screen views, session events and event times (SPEC §5)."""
+"""Custom events, screen views, session events and event times (docs/mapping.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who each Braze object is about (SPEC §5 "Identity")."""
+"""Who each Braze object is about (docs/mapping.md "Identity")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""build_track_requests: how Braze objects are packed into /users/track requests (SPEC §6)."""
+"""build_track_requests: how Braze objects are packed into /users/track requests.
+
+docs/mapping.md "Requests".
+"""
 
 from __future__ import annotations
 

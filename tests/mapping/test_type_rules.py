@@ -1,4 +1,7 @@
-"""Braze type rules for event properties and custom attributes (SPEC §5 "Types", "Limits")."""
+"""Braze type rules for event properties and custom attributes.
+
+docs/mapping.md "Braze type rules and limits".
+"""
 
 from __future__ import annotations
 
