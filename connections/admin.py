@@ -15,22 +15,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import ModelChange
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from connections.admin_display import LabelledAdmin, pretty_json
+from connections.admin_display import LabelledAdmin, ReadOnlyMixin, pretty_json
 from connections.models import BrazeOutput, Connection
-
-
-class ReadOnlyMixin:
-    """Everyone with the view permission reads; nobody edits here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 _ModelT = TypeVar("_ModelT", bound=models.Model)
 

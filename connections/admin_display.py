@@ -89,3 +89,16 @@ class LabelledAdmin(admin.ModelAdmin[_ModelT]):
         if isinstance(name, str) and name in self.labels:
             return field_column(self.model, name, self.labels[name])
         return name
+
+
+class ReadOnlyMixin:
+    """Everyone with the view permission reads; nobody edits here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import LabelledAdmin, code, pretty_json
+from connections.admin_display import LabelledAdmin, ReadOnlyMixin, code, pretty_json
 from mapping.models import MappingIssue
 
 

@@ -23,8 +23,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import EMPTY, pretty_json, when
+from connections.admin_display import EMPTY, ReadOnlyMixin, pretty_json, when
 from connections.admin_query import unstorable_integer_filters
 from connections.audit import display, views
 from connections.audit.admin_filters import FAILED_SEND_FILTERS

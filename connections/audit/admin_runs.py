@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import EMPTY, pretty_json, when
+from connections.admin_display import EMPTY, ReadOnlyMixin, pretty_json, when
 from connections.audit.models import ReplayRun
 from connections.audit.selectors import replay_run_progress
 from connections.delivery.models import Delivery

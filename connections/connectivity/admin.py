@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import LabelledAdmin
+from connections.admin_display import LabelledAdmin, ReadOnlyMixin
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import pretty_json, when
+from connections.admin_display import ReadOnlyMixin, pretty_json, when
 from connections.audit import display
 from connections.delivery.models import Delivery, DeliveryAttempt, InboundBatch
 

@@ -11,8 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from connections.admin import ReadOnlyMixin
-from connections.admin_display import LabelledAdmin, pretty_json, when
+from connections.admin_display import LabelledAdmin, ReadOnlyMixin, pretty_json, when
 from connections.hooks.events import CHOICES
 from connections.hooks.models import HookAttempt, HookDelivery, HookSubscription
 from connections.hooks.selectors import hook_subscriptions_for

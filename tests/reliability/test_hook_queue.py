@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from connections.fakebraze import FakeBraze
 from django.contrib.auth.models import User
 
 from connections import services
@@ -19,6 +18,7 @@ from connections.hooks import services as hook_services
 from connections.hooks.models import HookAttempt, HookDelivery
 from connections.hooks.services import hook_event_emit, hook_subscription_create
 from connections.models import InboundBatch
+from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 from tests.connections.hooks_helpers import receiver
 from tests.reliability.conftest import WorkerProcess, wait_until
