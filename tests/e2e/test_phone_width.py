@@ -18,7 +18,7 @@ from connections import services
 from connections.connectivity.models import ConnectivityCheck, ConnectivityStep
 from connections.models import Connection, Delivery, FailureGroup
 from tests.conftest import add_output
-from tests.connections.test_glance import issue, seed
+from tests.connections.pages.test_glance import issue, seed
 from tests.e2e.helpers import SCREENSHOTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from django.test import Client
 from connections.models import Connection
 from connections.rules.instances import find_instance
 from tests.connections.inbound_helpers import Sender, sdk_batch
-from tests.connections.test_pages import output_form
+from tests.connections.pages.test_pages import output_form
 
 pytestmark = pytest.mark.django_db
 NUL_MESSAGE = "The address contains a NUL character (%00), which no page or API accepts."

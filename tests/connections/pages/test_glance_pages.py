@@ -24,7 +24,7 @@ from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
 from connections.pages.onboarding import FIRST_EVENT_NAME, FIRST_EVENT_USER
 from mapping.models import MappingIssue
 from tests.conftest import add_output
-from tests.connections.test_glance import issue, seed
+from tests.connections.pages.test_glance import issue, seed
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status

@@ -15,7 +15,7 @@ from connections.connectivity.models import ConnectivityCheck
 from connections.models import BrazeOutput, Connection
 from connections.services import INSTANCE_CHANGE_REASON
 from tests.conftest import add_output
-from tests.connections.test_pages import output_form, signed_in
+from tests.connections.pages.test_pages import output_form, signed_in
 
 pytestmark = pytest.mark.django_db
 

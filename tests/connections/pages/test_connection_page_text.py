@@ -16,7 +16,7 @@ from mapping.services import mapping_issues_record
 from tests.conftest import add_output
 
 pytestmark = pytest.mark.django_db
-STYLESHEET = Path(__file__).resolve().parents[2] / "mpbraze" / "static" / "mpbraze.css"
+STYLESHEET = Path(__file__).resolve().parents[3] / "mpbraze" / "static" / "mpbraze.css"
 
 
 def page_with_issue(marketer: User, connection: Connection, value: object, age: timedelta) -> str:

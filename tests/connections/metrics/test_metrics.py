@@ -27,7 +27,7 @@ from tests.connections.delivery_helpers import event, queue_rows
 from tests.connections.inbound_helpers import Sender, custom_event, sdk_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 OnCommit = Callable[..., Any]
 

@@ -25,7 +25,7 @@ from connections.pages import forms as connection_forms
 from connections.pages.instance_form import InstanceChangeForm
 from mapping.forms import PreviewForm
 from tests.conftest import add_output
-from tests.connections.test_pages import output_form
+from tests.connections.pages.test_pages import output_form
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(

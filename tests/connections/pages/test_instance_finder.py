@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from connections.models import BrazeOutput, Connection
-from tests.connections.test_pages import output_form, signed_in
+from tests.connections.pages.test_pages import output_form, signed_in
 
 pytestmark = pytest.mark.django_db
 

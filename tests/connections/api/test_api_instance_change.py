@@ -12,7 +12,7 @@ from connections.connectivity.models import ConnectivityCheck
 from connections.models import Connection
 from tests.conftest import add_output
 from tests.connections.api_helpers import ApiClient
-from tests.connections.test_pages import signed_in
+from tests.connections.pages.test_pages import signed_in
 
 pytestmark = pytest.mark.django_db
 

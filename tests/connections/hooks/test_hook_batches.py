@@ -28,7 +28,7 @@ from tests.conftest import TEST_QUEUE
 from tests.connections.hooks_helpers import receiver
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 Status = HookDelivery.Status
 EVENT = "connection.paused"
 HOOK_TASKS = ["mpbraze.hook_deliveries_send", "mpbraze.hook_deliver"]

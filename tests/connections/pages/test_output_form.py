@@ -19,7 +19,7 @@ from connections.pages.views import SERVER_NEEDS_APP_OUTPUT
 from connections.roles import MARKETER
 from mapping.output_settings import AnonymousUsers, OutputSettings
 from tests.conftest import add_output, make_user
-from tests.connections.test_pages import output_form, signed_in
+from tests.connections.pages.test_pages import output_form, signed_in
 
 pytestmark = pytest.mark.django_db
 
