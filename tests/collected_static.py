@@ -20,7 +20,7 @@ class CollectedStaticFinder(BaseFinder):
     def check(self, **kwargs: Any) -> list[Any]:
         return []
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> Any:  # str or list[str]
         candidate = Path(safe_join(settings.STATIC_ROOT, path))
         found = [str(candidate)] if candidate.is_file() else []
         return found if find_all else (found[0] if found else [])

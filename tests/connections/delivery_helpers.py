@@ -51,7 +51,7 @@ def queue_rows(output: BrazeOutput, bodies: list[tuple[str, dict[str, Any]]]) ->
 
 
 def event(user: str, name: str = "Played", **properties: Any) -> tuple[str, dict[str, Any]]:
-    body = {"external_id": user, "name": name, "time": "2026-11-01T00:00:00Z"}
+    body: dict[str, Any] = {"external_id": user, "name": name, "time": "2026-11-01T00:00:00Z"}
     if properties:
         body["properties"] = properties
     return ("events", body)

@@ -14,7 +14,7 @@ VALID_DATA = "Valid data must be provided in the 'attributes', 'events', or 'pur
 SHARED_CLIENT = httpx.Client(timeout=10)
 
 
-def attribute(external_id: str = "u1", **fields: Any) -> dict[str, Any]:
+def attribute(external_id: Any = "u1", **fields: Any) -> dict[str, Any]:
     return {"external_id": external_id, **fields}
 
 

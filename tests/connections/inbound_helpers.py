@@ -6,11 +6,11 @@ import base64
 import json
 from typing import Any
 
-from django.http import HttpResponse
 from django.test import Client
 
 from connections import services
 from connections.models import Connection
+from tests.responses import TestResponse
 
 
 def basic(key: str, secret: str) -> str:
@@ -54,9 +54,9 @@ class Sender:
         self.key = connection.inbound_key
         self.secret = services.connection_rotate_inbound_secret(connection=connection)
 
-    def post(self, path: str, body: Any, **extra: Any) -> HttpResponse:
+    def post(self, path: str, body: Any, **extra: Any) -> TestResponse:
         extra.setdefault("HTTP_AUTHORIZATION", basic(self.key, self.secret))
         data = body_bytes(body)
-        return self.client.generic(  # type: ignore[return-value]
+        return self.client.generic(
             "POST", path, data=data, content_type="application/json", **extra
         )

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from connections.hooks.services import EVENTS, hook_subscription_create
+from connections.hooks.events import EVENTS
+from connections.hooks.services import hook_subscription_create
 from connections.system_checks import (
     LOCAL_ENDPOINTS_IN_PRODUCTION,
     PUBLIC_URL_INVALID,

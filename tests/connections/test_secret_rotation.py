@@ -49,7 +49,8 @@ def accepted(connection: Connection, secret: str) -> bool:
 def rotate(client: Client, connection: Connection, hours: str) -> str:
     response = client.post(rotate_url(connection), {"overlap_hours": hours})
     assert response.status_code == 200
-    return response.context["secret"]
+    secret: str = response.context["secret"]
+    return secret
 
 
 def test_a_created_connection_shows_its_secret_in_the_answer_and_in_no_session(

@@ -186,7 +186,7 @@ NAME_ISSUE_CASES: list[Any] = [
         id="it_skips_an_event_whose_name_is_only_dollars",
     ),
     pytest.param(
-        custom(["a"]),  # type: ignore[arg-type]
+        custom(["a"]),  # type: ignore[arg-type]  # a name no sender should send: the point
         issue(K.INVALID_VALUE, NAME_PATH, '["a"]', A.SKIPPED_EVENT),
         id="it_skips_an_event_whose_name_is_not_a_string",
     ),
@@ -202,7 +202,7 @@ def test_it_refuses_unsendable_event_names(raw: dict[str, Any], expected_issue: 
 
 
 def test_it_writes_a_numeric_event_name_as_text_and_records_it() -> None:
-    result = map_events(custom(404))  # type: ignore[arg-type]
+    result = map_events(custom(404))  # type: ignore[arg-type]  # a number where a name belongs
 
     assert result.bodies(ObjectKind.EVENTS) == [event_body("404")]
     assert result.issues == (issue(K.INVALID_VALUE, NAME_PATH, "404", A.COERCED),)

@@ -12,6 +12,7 @@ from mapping.issues import EXAMPLE_LENGTH, FIELD_PATH_LENGTH
 from mapping.issues import IssueAction as A
 from mapping.issues import IssueKind as K
 from mapping.objects import ObjectKind
+from mapping.output_settings import ExternalIdentityType
 from tests.mapping.helpers import T0, context, custom, event_body, issue
 
 GOOD = custom("Good")
@@ -169,7 +170,7 @@ def test_it_maps_numbers_sent_as_strings_everywhere_the_sdk_sends_them() -> None
         ' "price": "19.99", "quantity": "2"}]}}}]}'
     )
 
-    result = map_batch(raw, context(external="mpid"))
+    result = map_batch(raw, context(external=ExternalIdentityType.MPID))
 
     (body,) = result.bodies(ObjectKind.PURCHASES)
     assert (body["external_id"], body["price"], body["quantity"], body["time"]) == (

@@ -18,11 +18,12 @@ from mapping.examples import EXAMPLES, example_text
 from mapping.models import MappingIssue
 from mapping.output_settings import OutputSettings
 from tests.conftest import add_output
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 
 
-def preview(user: User, connection: Connection, **form: str):  # type: ignore[no-untyped-def]
+def preview(user: User, connection: Connection, **form: str) -> TestResponse:
     client = Client()
     client.force_login(user)
     return client.post(reverse("mapping_preview", args=[connection.pk]), form)

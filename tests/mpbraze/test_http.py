@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from importlib import metadata
@@ -12,6 +13,7 @@ import pytest
 
 from devtools.fakebraze import FakeBraze
 from mpbraze import http
+from mpbraze.addresses import EndpointPolicy
 from mpbraze.http import AddressRefused, DNSLookupFailed, base_url, describe_error, outbound_client
 from tests.stdlib_server import answer, local_server
 
@@ -122,8 +124,8 @@ def test_an_operator_allowed_host_is_dialled_at_its_checked_address_with_its_own
     ],
 )
 def test_only_public_unicast_addresses_pass_the_guard(address: str, allowed: bool) -> None:
-    policy = http.EndpointPolicy(allow_local=False)
-    assert http.address_allowed(http.ipaddress.ip_address(address), policy) is allowed
+    policy = EndpointPolicy(allow_local=False)
+    assert http.address_allowed(ipaddress.ip_address(address), policy) is allowed
 
 
 @pytest.mark.usefixtures("local_on")

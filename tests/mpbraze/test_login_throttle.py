@@ -6,20 +6,20 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from mpbraze import throttle
 from tests.conftest import PASSWORD
+from tests.responses import TestResponse
 
 pytestmark = pytest.mark.django_db
 ATTACKER = "198.51.100.7"
 OTHER = "203.0.113.9"
 
 
-def sign_in(path: str, username: str, password: str, address: str) -> HttpResponse:
+def sign_in(path: str, username: str, password: str, address: str) -> TestResponse:
     client = Client(REMOTE_ADDR=address)
-    return client.post(path, {"username": username, "password": password})  # type: ignore[return-value]
+    return client.post(path, {"username": username, "password": password})
 
 
 def wrong_passwords(path: str, username: str, address: str, count: int) -> list[int]:

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.test import Client
 
+from tests.responses import streamed
+
 
 def test_pages_link_their_stylesheet_by_a_content_hashed_name(client: Client) -> None:
     page = client.get("/login/").content.decode()
@@ -28,7 +30,7 @@ def test_whitenoise_serves_a_hashed_admin_stylesheet_for_a_year_gzipped(client: 
     assert response.status_code == 200
     assert response["Cache-Control"] == "max-age=315360000, public, immutable"
     assert response["Content-Encoding"] == "gzip"
-    body = gzip.decompress(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    body = gzip.decompress(streamed(response))
     assert body == Path(settings.STATIC_ROOT, url.removeprefix("/static/")).read_bytes()
 
 
@@ -39,7 +41,7 @@ def test_an_unhashed_name_is_served_but_cached_only_briefly(client: Client) -> N
     assert response.status_code == 200
     assert response["Cache-Control"] == "max-age=60, public"
     source = settings.BASE_DIR / "mpbraze/static/mpbraze.css"
-    assert b"".join(response.streaming_content) == source.read_bytes()  # type: ignore[attr-defined]
+    assert streamed(response) == source.read_bytes()
 
 
 def test_the_live_server_serves_the_stylesheet_a_page_names(live_server: Any, db: None) -> None:
@@ -64,5 +66,5 @@ def test_favicon_ico_leads_to_the_icon_among_the_static_files(client: Client) ->
 
     assert icon.status_code == 200
     assert icon["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
-    assert b"".join(icon.streaming_content)[:4] == b"\x00\x00\x01\x00"  # type: ignore[attr-defined]
+    assert streamed(icon)[:4] == b"\x00\x00\x01\x00"
     assert '<link rel="icon" href="/static/favicon.' in client.get("/login/").content.decode()

@@ -5,6 +5,7 @@ local-memory cache)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     redis_url()  # skips, or fails under MPBRAZE_REQUIRE_SERVICES=1, without Redis
     Throttle([Limit("trips", "warm-up", 1, 60)]).retry_after()  # connected before counting
     sent: list[Any] = []
-    real = redis.connection.Connection.send_packed_command
+    real: Callable[..., None] = redis.connection.Connection.send_packed_command
 
     def send(self: Any, command: Any, check_health: bool = True) -> None:
         sent.append(command)

@@ -36,7 +36,8 @@ def interpolate(text: str, variables: Mapping[str, str]) -> str:
 
 def load(variables: Mapping[str, str], path: Path = COMPOSE_FILE) -> dict[str, Any]:
     """The file parsed, then interpolated value by value (as Compose does: ``${X:-}`` is "")."""
-    return _interpolate_values(yaml.safe_load(path.read_text()), variables)
+    document: dict[str, Any] = _interpolate_values(yaml.safe_load(path.read_text()), variables)
+    return document
 
 
 def _interpolate_values(node: Any, variables: Mapping[str, str]) -> Any:

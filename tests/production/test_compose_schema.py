@@ -26,7 +26,8 @@ def errors(document: dict[str, Any]) -> list[str]:
 
 
 def compose_file() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+    document: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return document
 
 
 def test_the_compose_file_follows_the_compose_specification() -> None:

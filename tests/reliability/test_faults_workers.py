@@ -274,7 +274,7 @@ def test_the_whole_worker_killed_mid_load_and_a_new_one_delivers_everything(
         )
         assert held
         assert open_attempts
-        assert all(lease > now for lease in held.values())  # claims live at the kill
+        assert all(lease is not None and lease > now for lease in held.values())  # live claims
         # The same worker restarted on the same host: same name, same beat schedule file.
         start_fault_worker("w1", concurrency=2, beat=True, env=env)
         time.sleep(3)  # keep the load on while the new worker takes over
@@ -304,7 +304,9 @@ def test_the_whole_worker_killed_mid_load_and_a_new_one_delivers_everything(
     for row, attempts in attempts_by_row().items():
         if row in held:
             later = [at for at, outcome in attempts if outcome != "unknown"]
-            assert all(at >= held[row] for at in later), (row, held[row], later)
+            lease = held[row]
+            assert lease is not None
+            assert all(at >= lease for at in later), (row, lease, later)
 
 
 # --- 3. Braze 5xx and connection resets, then healthy -----------------------------------------

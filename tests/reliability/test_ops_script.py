@@ -67,7 +67,8 @@ class OpsScript:
         while (check := self.call("GET", f"tests/{check_id}"))["outcome"] == "pending":
             assert time.monotonic() < deadline, "the connectivity test did not finish"
             time.sleep(0.2)
-        return check
+        finished: dict[str, Any] = check
+        return finished
 
 
 def hook_events(hooks: Receiver, secret: str) -> list[dict[str, Any]]:

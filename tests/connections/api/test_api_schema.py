@@ -78,7 +78,7 @@ def test_no_two_schemas_of_the_api_share_a_name() -> None:
 
     from mpbraze.api import api
 
-    def ours(base: type) -> Iterator[type]:
+    def ours(base: type[Any]) -> Iterator[type[Any]]:
         for child in base.__subclasses__():
             if child.__module__.startswith(("connections.", "mapping.", "mpbraze.")):
                 yield child

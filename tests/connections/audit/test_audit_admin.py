@@ -18,6 +18,7 @@ from connections.delivery.forwarder import output_forward
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
 from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import REST_KEY, event, queue_rows
+from tests.responses import streamed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]
 FAILED = reverse("admin:connections_failedsend_changelist")
@@ -119,12 +120,12 @@ def test_the_csv_has_the_filtered_rows_and_no_key(seeded: BrazeOutput, auditor: 
         reverse("admin:connections_failedsend_export"), {"kind": "dead"}
     )
     assert response.status_code == 200
-    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    text = streamed(response).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     assert sorted(r["user"] for r in rows) == ["dee", "eve"]
     assert {r["http_status"] for r in rows} == {"503"}
-    everything = b"".join(
-        signed_in(auditor).get(reverse("admin:connections_failedsend_export")).streaming_content  # type: ignore[attr-defined]
+    everything = streamed(
+        signed_in(auditor).get(reverse("admin:connections_failedsend_export"))
     ).decode()
     assert "ana" in everything
     assert APP_KEY not in everything
@@ -287,7 +288,7 @@ def test_the_csv_names_each_rows_failure_group_by_its_title(
     seeded: BrazeOutput, auditor: User
 ) -> None:
     response = signed_in(auditor).get(reverse("admin:connections_failedsend_export"))
-    text = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    text = streamed(response).decode()
     groups = {r["user"]: r["failure_group"] for r in csv.DictReader(io.StringIO(text))}
     dead = FailureGroup.objects.get(kind="dead")
     assert groups["dee"] == groups["eve"] == dead.title == "Retries exhausted: HTTP 5xx"

@@ -165,8 +165,9 @@ def test_discard_closes_rows_without_sending_and_is_recorded(
     (run,) = services.replay_runs_create(
         selection={"filter": {}}, action="discard", via="test", user=ops, reason="test data"
     )
-    run = services.replay_run_execute(run_id=run.pk)
-    assert run is not None
+    executed = services.replay_run_execute(run_id=run.pk)
+    assert executed is not None
+    run = executed
     assert (run.action, run.acted, run.reason, run.requested_by) == ("discard", 2, "test data", ops)
     assert set(Delivery.objects.values_list("status", flat=True)) == {"discarded"}
     assert FailureGroup.objects.get().status == "resolved"
@@ -244,8 +245,10 @@ def test_a_run_whose_worker_died_is_resumed_and_finishes_what_was_left(
     long_ago = timezone.now() - timedelta(hours=1)
     ReplayRun.objects.filter(pk=run.pk).update(status="running", started_at=long_ago)
     fresh = services.replay_runs_create(selection={"filter": {}}, via="test", enqueue=False)[0]
-    assert services.replay_run_execute(run_id=fresh.pk).acted == 2  # type: ignore[union-attr]
-    assert services.replay_run_execute(run_id=run.pk).status == "running"  # type: ignore[union-attr]
+    done, left = (services.replay_run_execute(run_id=r.pk) for r in (fresh, run))
+    assert done is not None
+    assert left is not None
+    assert (done.acted, left.status) == (2, "running")
 
     services.replay_runs_resume(now=timezone.now() + timedelta(minutes=2))
     assert ReplayRun.objects.get(pk=run.pk).status == "pending"
@@ -266,9 +269,12 @@ def test_the_platform_filter_reads_the_source_batchs_device_platform(
     InboundBatch.objects.filter(pk=ios.batch_id).update(
         payload={"device_info": {"platform": "iOS"}, "events": []}
     )
-    users = lambda platform: set(  # noqa: E731
-        selectors.failed_sends({"platform": platform}).values_list("user_key", flat=True)
-    )
+
+    def users(platform: str) -> set[str]:
+        return set(
+            selectors.failed_sends({"platform": platform}).values_list("user_key", flat=True)
+        )
+
     assert users("ios") == {"on-ios"}
     assert users("server") == {"from-server"}
     assert users("android") == set()

@@ -23,7 +23,7 @@ SENTINEL = "SENTINEL-braze-key-5e7f1a2b"
 
 def every_stored_text() -> str:
     """Every row of every table, as text: what an attacker with a database dump would see."""
-    dump = []
+    dump: list[str] = []
     with db.cursor() as cursor:
         for table in db.introspection.table_names():
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from Django

@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from connections.delivery.sweeper import _queue_depth
-from connections.hooks import batch, services, tasks
+from connections.hooks import batch, sending, services, tasks
 from connections.hooks.models import HookDelivery
 from connections.hooks.services import hook_event_emit, hook_subscription_create
 from devtools import devstack
@@ -236,7 +236,7 @@ def test_a_batch_past_its_budget_publishes_what_it_did_not_start_again(
 def test_a_failing_send_is_recorded_on_its_attempt_and_the_others_are_sent(
     ops: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_post = batch.hook_delivery_post
+    real_post = sending.hook_delivery_post
     with receiver(200) as hook:
         broken, *fine = deliveries(ops, hook.url(), subscriptions=3)
 

@@ -24,6 +24,7 @@ from connections.delivery.outbox import (
 )
 from connections.hooks import services as hook_services
 from connections.hooks.emit import mapping_issues_detected
+from connections.hooks.events import EVENTS
 from connections.hooks.failures import hook_failures_flush
 from connections.hooks.models import HookEvent, HookFailureCount
 from connections.hooks.services import hook_subscription_create
@@ -49,9 +50,7 @@ def _fresh_subscribers(settings: Any) -> Iterator[None]:
 
 @pytest.fixture
 def subscribed(ops: User) -> User:
-    hook_subscription_create(
-        user=ops, target_url="https://hooks.example.com/in", events=hook_services.EVENTS
-    )
+    hook_subscription_create(user=ops, target_url="https://hooks.example.com/in", events=EVENTS)
     return ops
 
 

@@ -9,6 +9,7 @@ works on a throwaway connection of its own, so pages that delete or rotate can b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -80,7 +81,7 @@ class Page:
         return self.path
 
 
-def fields_of(form: type[forms.BaseForm]) -> tuple[str, ...]:
+def fields_of(form: type[forms.Form | forms.ModelForm[Any]]) -> tuple[str, ...]:
     return tuple(form.base_fields)
 
 
@@ -178,7 +179,7 @@ def admin_changelists() -> list[tuple[str, tuple[str, ...]]]:
         for entry in model_admin.list_filter:
             if isinstance(entry, str):
                 names += [entry, f"{entry}__exact", f"{entry}__id__exact", f"{entry}__isnull"]
-            elif isinstance(entry, tuple):
+            elif isinstance(entry, tuple) and isinstance(entry[0], str):
                 names += [entry[0], f"{entry[0]}__exact"]
             else:
                 names.append(getattr(entry, "parameter_name", "") or "x")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.db.models import ForeignKey
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
@@ -147,7 +148,7 @@ def related_filters() -> list[tuple[str, str]]:
         for entry in model_admin.list_filter:
             name = entry.split("__")[0] if isinstance(entry, str) else ""
             field = model._meta.get_field(name) if name else None
-            if field is not None and field.is_relation:
+            if isinstance(field, ForeignKey):
                 target = field.target_field.name
                 found += [(url, name), (url, f"{name}__{target}__exact")]
     return sorted(set(found))
@@ -252,7 +253,7 @@ def test_every_api_id_in_a_path_or_query_is_refused_naming_it(
                 url = fill(path.replace("{" + name + "}", bad), busy_connection)
             else:
                 url = f"{fill(path, busy_connection)}?{name}={bad}"
-            body = {} if method in ("post", "patch") else None
+            body: dict[str, Any] | None = {} if method in ("post", "patch") else None
             response = api._call(method, url, body)
             assert_refused(response, name)
             checked += 1

@@ -3,11 +3,13 @@ forms and API share."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connections.crypto import encryption
 from connections.rules import instances
-from connections.rules.validation import OutputDraft, SiblingOutput, validate_output
+from connections.rules.validation import OutputDraft, SiblingOutput, Validation, validate_output
 from mpbraze.addresses import EndpointPolicy
 
 PRODUCTION = EndpointPolicy(allow_local=False)
@@ -19,12 +21,16 @@ IOS = SiblingOutput(
 )
 
 
-def validate(siblings: list[SiblingOutput] | None = None, policy=PRODUCTION, **fields):  # type: ignore[no-untyped-def]
+def validate(
+    siblings: list[SiblingOutput] | None = None,
+    policy: EndpointPolicy = PRODUCTION,
+    **fields: Any,
+) -> Validation:
     draft = OutputDraft(**{"platform": "web", "api_key": "web-key-2222", **fields})
     return validate_output(draft, siblings or [], policy, key_required=True)
 
 
-def custom(**endpoints: str) -> dict[str, str]:
+def custom(**endpoints: str) -> dict[str, Any]:
     return {"braze_instance": instances.CUSTOM, **endpoints}
 
 
