@@ -29,6 +29,8 @@ def test_a_marketer_moves_every_output_to_another_instance_in_one_step(
     sign_in(page, live_server.url, "marketer")
     page.goto(f"{live_server.url}{connection.get_absolute_url()}")
     page.click("#change-instance")
+    page.wait_for_url(f"{live_server.url}/connections/{connection.pk}/change-instance/")
+    page.wait_for_load_state()  # the page's script hides the custom endpoints once it runs
 
     assert page.locator("#custom-endpoints").is_hidden()
     page.select_option("#id_braze_instance", "custom")
