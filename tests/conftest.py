@@ -189,3 +189,19 @@ def django_db_modify_db_settings(
     if database["ENGINE"] == "django.db.backends.sqlite3":
         folder = tmp_path_factory.mktemp("database")
         database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
+def purge_queues(*names: str) -> None:
+    """Empty these task queues on the broker in force (one not declared yet holds nothing)."""
+    from mpbraze.celery import app
+
+    with app.connection_for_write() as connection:
+        for name in names:
+            channel: Any = connection.channel()
+            try:
+                channel.queue_purge(name)
+            except Exception:  # noqa: S110 - a queue not declared yet holds nothing to purge
+                pass
+            finally:
+                if getattr(channel, "is_open", True):
+                    channel.close()

@@ -15,7 +15,7 @@ from connections.delivery.sweeper import broker_queue_depth
 from connections.probes.readiness import readiness_checks
 from mpbraze.celery import app, forward_queue, hooks_queue
 from mpbraze.publish import publish
-from tests.conftest import TEST_QUEUE
+from tests.conftest import TEST_QUEUE, purge_queues
 from tests.reliability.processes import free_port
 from tests.services import require_broker
 
@@ -23,16 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def _purge() -> None:
-    with app.connection_for_write() as connection:
-        for name in (TEST_QUEUE, forward_queue(TEST_QUEUE), hooks_queue(TEST_QUEUE)):
-            channel: Any = connection.channel()
-            try:
-                channel.queue_purge(name)
-            except Exception:  # noqa: S110 - a queue not declared yet holds nothing to purge
-                pass
-            finally:
-                if getattr(channel, "is_open", True):
-                    channel.close()
+    purge_queues(TEST_QUEUE, forward_queue(TEST_QUEUE), hooks_queue(TEST_QUEUE))
 
 
 @pytest.fixture

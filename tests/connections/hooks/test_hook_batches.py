@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,13 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from connections.delivery.sweeper import _queue_depth
-from connections.hooks import batch, sending, services, tasks
+from connections.hooks import batch, sending, tasks
 from connections.hooks.models import HookDelivery
 from connections.hooks.services import hook_event_emit, hook_subscription_create
 from devtools import devstack
 from mpbraze.celery import app, hooks_queue
 from mpbraze.publish import publish
-from tests.conftest import TEST_QUEUE
+from tests.conftest import TEST_QUEUE, purge_queues
 from tests.connections.hooks_helpers import receiver
 
 pytestmark = pytest.mark.django_db
@@ -49,15 +48,6 @@ print(json.dumps({{
     "routes": {{name: app.amqp.router.route({{}}, name)["queue"].name for name in names}},
 }}))
 """
-
-
-@pytest.fixture(autouse=True)
-def _local_receivers(settings: Any) -> Iterator[None]:
-    settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS = True
-    settings.MPBRAZE_ALLOWED_ENDPOINT_HOSTS = []
-    services.hook_subscribers_forget()
-    yield
-    services.hook_subscribers_forget()
 
 
 @pytest.fixture
@@ -146,7 +136,7 @@ def test_no_worker_command_line_narrows_the_queues_it_consumes() -> None:
 def test_a_hook_message_waits_on_its_own_queue_on_the_broker_in_force() -> None:
     """The filesystem broker on the embedded default, Redis or RabbitMQ when configured."""
     names = (TEST_QUEUE, hooks_queue(TEST_QUEUE))
-    _purge(names)
+    purge_queues(*names)
     try:
         publish("mpbraze.hook_deliveries_send", ([1, 2, 3],))
         publish("mpbraze.connectivity_check_run", (4,))
@@ -155,20 +145,7 @@ def test_a_hook_message_waits_on_its_own_queue_on_the_broker_in_force() -> None:
             depths = [_queue_depth(connection, name) for name in names]
         assert depths == [2, 1]
     finally:
-        _purge(names)
-
-
-def _purge(names: tuple[str, ...]) -> None:
-    with app.connection_for_write() as connection:
-        for name in names:
-            channel: Any = connection.channel()
-            try:
-                channel.queue_purge(name)
-            except Exception:  # noqa: S110 - a queue not declared yet holds nothing to purge
-                pass
-            finally:
-                if getattr(channel, "is_open", True):
-                    channel.close()
+        purge_queues(*names)
 
 
 # --- publishing and sending in batches ------------------------------------------------------

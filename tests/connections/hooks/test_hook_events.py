@@ -4,7 +4,6 @@ changes, new mapping issues, and failed rows counted per connection per minute."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from connections.delivery.outbox import (
     outbox_reject,
     outbox_retry_later,
 )
-from connections.hooks import services as hook_services
 from connections.hooks.emit import mapping_issues_detected
 from connections.hooks.events import EVENTS
 from connections.hooks.failures import hook_failures_flush
@@ -38,14 +36,6 @@ from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY, event, queue_rows
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_subscribers(settings: Any) -> Iterator[None]:
-    settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS = True
-    hook_services.hook_subscribers_forget()
-    yield
-    hook_services.hook_subscribers_forget()
 
 
 @pytest.fixture

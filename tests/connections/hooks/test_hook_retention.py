@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +21,8 @@ EVENT = "connection.paused"
 
 
 @pytest.fixture(autouse=True)
-def _retention(settings: Any) -> Iterator[None]:
+def _retention(settings: Any) -> None:
     settings.MPBRAZE_HOOK_RETENTION_DAYS = 7
-    services.hook_subscribers_forget()
-    yield
-    services.hook_subscribers_forget()
 
 
 def ago(days: float) -> Any:

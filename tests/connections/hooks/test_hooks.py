@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -35,15 +34,6 @@ from tests.connections.hooks_helpers import receiver
 pytestmark = pytest.mark.django_db
 Status = HookDelivery.Status
 EVENT = "connection.paused"
-
-
-@pytest.fixture(autouse=True)
-def _local_receivers(settings: Any) -> Iterator[None]:
-    settings.MPBRAZE_ALLOW_LOCAL_ENDPOINTS = True
-    settings.MPBRAZE_ALLOWED_ENDPOINT_HOSTS = []
-    services.hook_subscribers_forget()
-    yield
-    services.hook_subscribers_forget()
 
 
 @pytest.fixture
