@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from django.db import models
@@ -19,6 +20,14 @@ from mapping.output_settings import (
     ExternalIdentityType,
     OutputSettings,
 )
+
+WEB_KEY_PREFIX = "mpw_"
+
+
+def new_web_key() -> str:
+    """A web key: public by design (it travels in every page of the site), so only unguessable
+    enough that one connection's key never finds another's."""
+    return WEB_KEY_PREFIX + secrets.token_hex(16)
 
 
 class Connection(models.Model):
@@ -44,6 +53,9 @@ class Connection(models.Model):
     # so senders can be switched over without dropping traffic.
     previous_secret_hash = models.CharField(max_length=100, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The mParticle Web SDK's key: it finds this connection on the SDK's own endpoints (identity,
+    # uploads, kit configuration). Distinct from the inbound key and secret, rotatable.
+    web_key = models.CharField(max_length=40, unique=True, default=new_web_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -131,6 +143,9 @@ class BrazeOutput(models.Model):
     custom_rest_endpoint = models.CharField(max_length=253, blank=True)
     custom_js_endpoint = models.CharField(max_length=253, blank=True)
     settings = models.JSONField(default=dict, blank=True)
+    # Web only: the sites (``https://shop.example``) whose pages may call the SDK's endpoints
+    # with this connection's web key. None: every browser request is refused.
+    allowed_origins = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -211,6 +226,7 @@ from connections.hooks.models import (  # noqa: E402
     HookSubscription,
 )
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
+from connections.websdk.models import IdentityRecord  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
@@ -229,6 +245,7 @@ __all__ = [
     "HookEvent",
     "HookFailureCount",
     "HookSubscription",
+    "IdentityRecord",
     "InboundBatch",
     "Platform",
     "ReplayRun",

@@ -135,6 +135,7 @@ def output_save(
     values = asdict(draft)
     api_key = values.pop("api_key")
     values.pop("stored_key_fingerprint")
+    output.allowed_origins = values.pop("allowed_origins").split()
     for name, value in values.items():
         setattr(output, name, value)
     if api_key:
@@ -199,6 +200,7 @@ def _output_fields(output: BrazeOutput) -> dict[str, object]:
     fields = ("platform", "braze_instance", "external_identity_type", "email_identity_type")
     endpoints = ("custom_sdk_endpoint", "custom_rest_endpoint", "custom_js_endpoint")
     values = {name: getattr(output, name) for name in (*fields, *endpoints, "settings")}
+    values["allowed_origins"] = list(output.allowed_origins or [])
     return {**values, "api_key": output.api_key_fingerprint}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from connections.crypto import encryption
 from connections.models import APP_PLATFORMS, Platform
 from connections.rules import hosts, instances
+from connections.rules.origins import OriginError, origins_normalise
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 from mpbraze.addresses import EndpointPolicy
 
@@ -41,6 +42,7 @@ class OutputDraft:
     custom_sdk_endpoint: str = ""
     custom_rest_endpoint: str = ""
     custom_js_endpoint: str = ""
+    allowed_origins: str = ""  # Web only: one origin per line
 
     @property
     def key_fingerprint(self) -> str:
@@ -119,6 +121,7 @@ def validate_output(
     _check_api_key(result, key_required)
     _check_identity_types(result)
     _check_instance_and_endpoints(result, policy)
+    _check_allowed_origins(result)
     if not result.errors:
         _check_against_siblings(result, siblings)
     return result
@@ -205,6 +208,19 @@ def _check_custom_endpoint_platforms(result: Validation) -> None:
         result.add(
             "custom_sdk_endpoint", "The SDK endpoint applies to iOS, Android and Web outputs only."
         )
+
+
+def _check_allowed_origins(result: Validation) -> None:
+    draft = result.draft
+    if draft.allowed_origins.strip() and draft.platform != Platform.WEB:
+        result.add("allowed_origins", "Allowed origins apply to the Web output only.")
+        return
+    try:
+        origins = origins_normalise(draft.allowed_origins.split())
+    except OriginError as error:
+        result.add("allowed_origins", str(error))
+        return
+    result.draft = dataclasses.replace(draft, allowed_origins="\n".join(origins))
 
 
 def _check_against_siblings(result: Validation, siblings: list[SiblingOutput]) -> None:

@@ -1,0 +1,38 @@
+"""What the Web SDK sends to mpbraze's endpoints, for the tests of those endpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+from tests.responses import TestResponse
+
+SITE = "http://shop.example"
+
+
+def identity_body(stamp: str = "stamp-1", **identities: str | None) -> dict[str, Any]:
+    """An identify/login/logout body as ``@mparticle/web-sdk`` builds it."""
+    return {
+        "client_sdk": {"platform": "web", "sdk_vendor": "mparticle", "sdk_version": "2.68.0"},
+        "context": None,
+        "environment": "production",
+        "request_id": "5d1b9d8e-0000-4000-8000-000000000001",
+        "request_timestamp_ms": 1_760_000_000_000,
+        "previous_mpid": None,
+        "known_identities": {**identities, "device_application_stamp": stamp},
+    }
+
+
+def post_identity(
+    client: Client, path: str, body: Any, *, key: str, **headers: str
+) -> TestResponse:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.generic(
+        "POST",
+        path,
+        data=data,
+        content_type="application/json",
+        headers={"x-mp-key": key, **headers},
+    )
