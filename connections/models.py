@@ -115,6 +115,13 @@ def platform_order() -> Case:
     return Case(*whens, default=Value(len(whens)), output_field=models.IntegerField())
 
 
+class DeliveryMode(models.TextChoices):
+    """Who sends to Braze what an app's SDK uploads to mpbraze's own endpoints."""
+
+    KIT = "kit", "Kit: the SDK's Braze kit sends; mpbraze stores uploads, forwards none"
+    SERVER_SIDE = "server_side", "Server-side: mpbraze forwards the SDK's uploads"
+
+
 class BrazeOutput(models.Model):
     """The Braze configuration of one platform of a connection."""
 
@@ -146,6 +153,10 @@ class BrazeOutput(models.Model):
     # Web only: the sites (``https://shop.example``) whose pages may call the SDK's endpoints
     # with this connection's web key. None: every browser request is refused.
     allowed_origins = models.JSONField(default=list, blank=True)
+    # App outputs only; batches posted to the Events API are forwarded whatever it says.
+    delivery_mode = models.CharField(
+        max_length=12, choices=DeliveryMode.choices, default=DeliveryMode.KIT
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -237,6 +248,7 @@ __all__ = [
     "ConnectivityStep",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryMode",
     "FailedSend",
     "FailureGroup",
     "ForwardSchedule",

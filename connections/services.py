@@ -26,6 +26,7 @@ from connections.models import (
     Connection,
     ConnectivityCheck,
     Platform,
+    new_web_key,
 )
 from connections.rules.instance_change import CHANGE_FIELDS, InstanceChange
 from connections.rules.validation import OutputDraft
@@ -103,6 +104,14 @@ def connection_rotate_inbound_secret(
     connection.inbound_secret_hash = hash_inbound_secret(secret)
     connection.save(update_fields=[*_SECRET_FIELDS, "updated_at"])
     return secret
+
+
+def connection_rotate_web_key(*, connection: Connection) -> str:
+    """A new web key; the old one stops at once (sites must publish the new one)."""
+    connection.web_key = new_web_key()
+    connection.save(update_fields=["web_key", "updated_at"])
+    hooks.connection_updated(connection, changed=["web_key"], action="updated")
+    return connection.web_key
 
 
 def connection_update(*, connection: Connection, name: str, enabled: bool) -> Connection:

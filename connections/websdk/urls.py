@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from connections.websdk import identity_views
+from connections.websdk import config_views, identity_views, upload_views
 
 urlpatterns = [
     re_path(
@@ -17,5 +17,11 @@ urlpatterns = [
         r"^identity/v1/(?P<mpid>-?[0-9]{1,20})/modify/?$",
         identity_views.modify,
         name="websdk_identity_modify",
+    ),
+    re_path(r"^v3/JS/(?P<key>[^/]{1,100})/events/?$", upload_views.upload, name="websdk_events"),
+    re_path(
+        r"^JS/v2/(?P<key>[^/]{1,100})/config/?$",
+        config_views.configuration,
+        name="websdk_config",
     ),
 ]

@@ -36,3 +36,40 @@ def post_identity(
         content_type="application/json",
         headers={"x-mp-key": key, **headers},
     )
+
+
+def sdk_upload(mpid: str = "4242", **fields: Any) -> dict[str, Any]:
+    """A batch as ``@mparticle/web-sdk``'s batchUploader posts it (snake_case Events API)."""
+    return {
+        "source_request_id": "0b9a7f5e-6a64-4c1c-9d1e-000000000001",
+        "mpid": mpid,
+        "timestamp_unixtime_ms": 1_760_000_000_000,
+        "environment": "development",
+        "events": [
+            {
+                "event_type": "custom_event",
+                "data": {
+                    "event_name": "Viewed Shoes",
+                    "custom_event_type": "navigation",
+                    "timestamp_unixtime_ms": 1_760_000_000_000,
+                    "custom_attributes": {"size": "42"},
+                },
+            }
+        ],
+        "device_info": {"platform": "web"},
+        "application_info": {"application_version": "1.0"},
+        "user_attributes": {"plan": "gold"},
+        "user_identities": {"customer_id": "cust-1"},
+        **fields,
+    }
+
+
+def post_upload(client: Client, key: str, body: Any, **headers: str) -> TestResponse:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.generic(
+        "POST",
+        f"/v3/JS/{key}/events",
+        data=data,
+        content_type="text/plain;charset=UTF-8",
+        headers=headers,
+    )
