@@ -108,6 +108,7 @@ class BrazeOutputForm(OutputSettingsFields):
     )
     email_identity_type = forms.ChoiceField(choices=EMAIL_IDENTITY_CHOICES)
     delivery_mode = forms.ChoiceField(
+        required=False,  # left out (an older page, a script): kit, the default
         choices=DeliveryMode.choices,
         initial=DeliveryMode.KIT,
         label="Who sends to Braze",

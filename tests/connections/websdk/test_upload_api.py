@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from connections.models import Connection, InboundBatch
+from connections.models import Connection, DeliveryMode, InboundBatch
 from tests.conftest import add_output
 from tests.connections.inbound_helpers import Sender
 from tests.connections.websdk.websdk_helpers import SITE, post_upload, sdk_upload
@@ -64,6 +64,8 @@ def test_an_oversized_upload_is_a_413(client: Client, site: Connection, settings
 def test_a_full_queue_is_a_429_the_sdk_retries(
     client: Client, site: Connection, settings: Any
 ) -> None:
+    """Server-side mode: uploads wait to be mapped, and too many waiting refuse more."""
+    site.outputs.filter(platform="web").update(delivery_mode=DeliveryMode.SERVER_SIDE)
     settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 1
     post_upload(client, site.web_key, sdk_upload(source_request_id="a"), Origin=SITE)
     post_upload(client, site.web_key, sdk_upload(source_request_id="b"), Origin=SITE)
