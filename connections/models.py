@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from django.db import models
@@ -19,6 +20,14 @@ from mapping.output_settings import (
     ExternalIdentityType,
     OutputSettings,
 )
+
+WEB_KEY_PREFIX = "mpw_"
+
+
+def new_web_key() -> str:
+    """A web key: public by design (it travels in every page of the site), so only unguessable
+    enough that one connection's key never finds another's."""
+    return WEB_KEY_PREFIX + secrets.token_hex(16)
 
 
 class Connection(models.Model):
@@ -44,6 +53,9 @@ class Connection(models.Model):
     # so senders can be switched over without dropping traffic.
     previous_secret_hash = models.CharField(max_length=100, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The mParticle Web SDK's key: it finds this connection on the SDK's own endpoints (identity,
+    # uploads, kit configuration). Distinct from the inbound key and secret, rotatable.
+    web_key = models.CharField(max_length=40, unique=True, default=new_web_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +115,13 @@ def platform_order() -> Case:
     return Case(*whens, default=Value(len(whens)), output_field=models.IntegerField())
 
 
+class DeliveryMode(models.TextChoices):
+    """Who sends to Braze what an app's SDK uploads to mpbraze's own endpoints."""
+
+    KIT = "kit", "Kit: the SDK's Braze kit sends; mpbraze stores uploads, forwards none"
+    SERVER_SIDE = "server_side", "Server-side: mpbraze forwards the SDK's uploads"
+
+
 class BrazeOutput(models.Model):
     """The Braze configuration of one platform of a connection."""
 
@@ -131,6 +150,13 @@ class BrazeOutput(models.Model):
     custom_rest_endpoint = models.CharField(max_length=253, blank=True)
     custom_js_endpoint = models.CharField(max_length=253, blank=True)
     settings = models.JSONField(default=dict, blank=True)
+    # Web only: the sites (``https://shop.example``) whose pages may call the SDK's endpoints
+    # with this connection's web key. None: every browser request is refused.
+    allowed_origins = models.JSONField(default=list, blank=True)
+    # App outputs only; batches posted to the Events API are forwarded whatever it says.
+    delivery_mode = models.CharField(
+        max_length=12, choices=DeliveryMode.choices, default=DeliveryMode.KIT
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -211,6 +237,7 @@ from connections.hooks.models import (  # noqa: E402
     HookSubscription,
 )
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
+from connections.websdk.models import IdentityRecord  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
@@ -221,6 +248,7 @@ __all__ = [
     "ConnectivityStep",
     "Delivery",
     "DeliveryAttempt",
+    "DeliveryMode",
     "FailedSend",
     "FailureGroup",
     "ForwardSchedule",
@@ -229,6 +257,7 @@ __all__ = [
     "HookEvent",
     "HookFailureCount",
     "HookSubscription",
+    "IdentityRecord",
     "InboundBatch",
     "Platform",
     "ReplayRun",

@@ -26,6 +26,7 @@ from connections.models import (
     Connection,
     ConnectivityCheck,
     Platform,
+    new_web_key,
 )
 from connections.rules.instance_change import CHANGE_FIELDS, InstanceChange
 from connections.rules.validation import OutputDraft
@@ -105,6 +106,14 @@ def connection_rotate_inbound_secret(
     return secret
 
 
+def connection_rotate_web_key(*, connection: Connection) -> str:
+    """A new web key; the old one stops at once (sites must publish the new one)."""
+    connection.web_key = new_web_key()
+    connection.save(update_fields=["web_key", "updated_at"])
+    hooks.connection_updated(connection, changed=["web_key"], action="updated")
+    return connection.web_key
+
+
 def connection_update(*, connection: Connection, name: str, enabled: bool) -> Connection:
     before = {"name": connection.name, "enabled": connection.enabled}
     connection.name = name
@@ -135,6 +144,7 @@ def output_save(
     values = asdict(draft)
     api_key = values.pop("api_key")
     values.pop("stored_key_fingerprint")
+    output.allowed_origins = values.pop("allowed_origins").split()
     for name, value in values.items():
         setattr(output, name, value)
     if api_key:
@@ -199,6 +209,7 @@ def _output_fields(output: BrazeOutput) -> dict[str, object]:
     fields = ("platform", "braze_instance", "external_identity_type", "email_identity_type")
     endpoints = ("custom_sdk_endpoint", "custom_rest_endpoint", "custom_js_endpoint")
     values = {name: getattr(output, name) for name in (*fields, *endpoints, "settings")}
+    values["allowed_origins"] = list(output.allowed_origins or [])
     return {**values, "api_key": output.api_key_fingerprint}
 
 

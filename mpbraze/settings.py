@@ -236,6 +236,14 @@ MPBRAZE_INBOUND_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(
 MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE = env.int(
     "MPBRAZE_INBOUND_AUTH_KEY_FAILURES_PER_MINUTE", default=600
 )
+# The Web SDK's endpoints, per minute: wrong web keys from one address; identity requests from
+# one address (each may create a user in the identity store).
+MPBRAZE_WEB_KEY_ADDRESS_FAILURES_PER_MINUTE = env.int(
+    "MPBRAZE_WEB_KEY_ADDRESS_FAILURES_PER_MINUTE", default=60
+)
+MPBRAZE_IDENTITY_REQUESTS_PER_MINUTE = env.int("MPBRAZE_IDENTITY_REQUESTS_PER_MINUTE", default=300)
+# How long a browser may keep the Web SDK's configuration (the Braze kit's settings), seconds.
+MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS = env.int("MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS", default=300)
 # REST API, per minute: bad bearer tokens from one address; bad tokens naming one token's prefix
 # from all addresses. A valid token is never refused (it is checked first, not counted).
 MPBRAZE_API_AUTH_ADDRESS_FAILURES_PER_MINUTE = env.int(

@@ -37,5 +37,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mapping.urls")),
     path("", include("connections.inbound.urls")),
+    path("", include("connections.websdk.urls")),
     path("", include("connections.pages.urls")),
 ]

@@ -63,3 +63,15 @@ def require_broker() -> str:
     except Exception as error:
         unavailable(f"the broker at CELERY_BROKER_URL does not answer: {error}")
     return url
+
+
+#: The real mParticle Web SDK, installed by ``npm ci --prefix tests/js`` (.ci/run does it).
+WEB_SDK_FILE = "tests/js/node_modules/@mparticle/web-sdk/dist/mparticle.js"
+
+
+def web_sdk_file() -> str:
+    """The published Web SDK file the browser tests serve, when it is installed."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), WEB_SDK_FILE)
+    if not os.path.isfile(path):
+        unavailable(f"{WEB_SDK_FILE} is missing: run npm ci --prefix tests/js")
+    return path

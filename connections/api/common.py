@@ -23,6 +23,8 @@ def output_out(output: BrazeOutput) -> dict[str, Any]:
         "custom_js_endpoint",
         "external_identity_type",
         "email_identity_type",
+        "delivery_mode",
+        "allowed_origins",
         "settings",
         "updated_at",
     )
@@ -30,7 +32,16 @@ def output_out(output: BrazeOutput) -> dict[str, Any]:
 
 
 def connection_out(connection: Connection, health: Health | None = None) -> dict[str, Any]:
-    fields = ("id", "name", "slug", "enabled", "paused_reason", "paused_at", "inbound_key")
+    fields = (
+        "id",
+        "name",
+        "slug",
+        "enabled",
+        "paused_reason",
+        "paused_at",
+        "inbound_key",
+        "web_key",
+    )
     health = health or connections_health([connection])[connection.pk]
     return {
         **{name: getattr(connection, name) for name in fields},

@@ -117,8 +117,15 @@ def _draft(
             value = getattr(output, name) if output is not None else getattr(base, name)
         current[name] = value
     fingerprint = output.api_key_fingerprint if output is not None else ""
+    origins = item.allowed_origins
+    if origins is None:
+        origins = list(output.allowed_origins or []) if output is not None else []
     return OutputDraft(
-        platform=platform, api_key=api_key, stored_key_fingerprint=fingerprint, **current
+        platform=platform,
+        api_key=api_key,
+        stored_key_fingerprint=fingerprint,
+        allowed_origins="\n".join(origins),
+        **current,
     )
 
 
@@ -160,6 +167,14 @@ def connections_rotate_secret(request: HttpRequest, pk: DatabaseId) -> dict[str,
     connection = connection_get(pk)
     secret = services.connection_rotate_inbound_secret(connection=connection)
     return {"inbound_key": connection.inbound_key, "inbound_secret": secret}
+
+
+@router.post("/{pk}/rotate-web-key", response={200: ConnectionOut, **ERRORS}, auth=CHANGE)
+def connections_rotate_web_key(request: HttpRequest, pk: DatabaseId) -> dict[str, Any]:
+    """A new web key for the mParticle Web SDK; the previous one stops working at once."""
+    connection = connection_get(pk)
+    services.connection_rotate_web_key(connection=connection)
+    return connection_out(connection)
 
 
 @router.get("/{pk}/outputs", response={200: list[OutputOut], **ERRORS}, auth=VIEW)

@@ -37,6 +37,18 @@ class OutputPatch(Strict):
     custom_js_endpoint: str | None = Field(None, max_length=300)
     external_identity_type: str | None = Field(None, max_length=30)
     email_identity_type: str | None = Field(None, max_length=30)
+    delivery_mode: str | None = Field(
+        None,
+        description="App outputs: kit (default; the SDK's Braze kit sends, mpbraze stores the "
+        "SDK's uploads without forwarding them) or server_side (mpbraze forwards them).",
+        max_length=20,
+    )
+    allowed_origins: list[str] | None = Field(
+        None,
+        description="Web only: the sites (https://shop.example) whose pages may call the Web "
+        "SDK endpoints with the web key. Empty: every browser is refused.",
+        max_length=20,
+    )
     settings: OutputSettingsPatch | None = None
 
 
@@ -59,6 +71,8 @@ class OutputOut(Schema):
     custom_js_endpoint: str
     external_identity_type: str
     email_identity_type: str
+    delivery_mode: str
+    allowed_origins: list[str]
     settings: dict[str, Any]
     updated_at: datetime
 
@@ -104,6 +118,7 @@ class ConnectionOut(Schema):
     paused_reason: str
     paused_at: datetime | None
     inbound_key: str
+    web_key: str = Field(description="The mParticle Web SDK's key for this connection (public).")
     created_at: datetime
     updated_at: datetime
     outputs: list[OutputOut]

@@ -21,29 +21,38 @@ def batch_content_hash(payload: dict[str, Any]) -> str:
 
 
 def batches_receive(
-    *, connection: Connection, payloads: Sequence[dict[str, Any]], historical: bool = False
+    *,
+    connection: Connection,
+    payloads: Sequence[dict[str, Any]],
+    historical: bool = False,
+    forward: bool = True,
 ) -> list[tuple[InboundBatch, bool]]:
     """Store every batch or none, in one statement, then publish their mapping in one message
     after commit. Returns each batch with whether it was new (a repeat is accepted, not stored).
 
     The publish is one bounded attempt: when the broker is down the batches are committed
     all the same and the sweeper publishes them later, so the caller can answer at once.
+
+    ``forward=False`` (uploads an app's Braze kit sends itself): stored for audit, never mapped.
     """
-    batches = [_new_batch(connection, payload, historical) for payload in payloads]
+    batches = [_new_batch(connection, payload, historical, forward) for payload in payloads]
     with transaction.atomic():
         created = _insert_new(batches)
         results = [
             (batch, True) if batch.pk in created else (_existing(batch), False) for batch in batches
         ]
-    if created:
+    if created and forward:
         ids = sorted(created)
         transaction.on_commit(lambda: schedule.batches_enqueue(batch_ids=ids), robust=True)
     return results
 
 
-def _new_batch(connection: Connection, payload: dict[str, Any], historical: bool) -> InboundBatch:
+def _new_batch(
+    connection: Connection, payload: dict[str, Any], historical: bool, forward: bool
+) -> InboundBatch:
     now = timezone.now()
     return InboundBatch(
+        status=InboundBatch.Status.RECEIVED if forward else InboundBatch.Status.KIT,
         connection=connection,
         source_request_id=str(payload.get("source_request_id") or "")[:200],
         content_hash=batch_content_hash(payload),

@@ -20,6 +20,7 @@ class InboundBatch(models.Model):
         WAITING = "waiting", "Waiting for a Server output"
         MAPPED = "mapped", "Mapped"
         FAILED = "failed", "Could not be mapped"
+        KIT = "kit", "Sent by the SDK's Braze kit (stored, not forwarded)"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
     received_at = models.DateTimeField(auto_now_add=True)

@@ -43,7 +43,7 @@ PRUNE_CHUNK = 1000
 # The task shares the default queue with mapping: a run gives its worker back after this long.
 PRUNE_BUDGET_SECONDS = 30.0
 EXPIRED_KEY = "expired:"
-DONE_BATCH = [InboundBatch.Status.MAPPED, InboundBatch.Status.FAILED]
+DONE_BATCH = [InboundBatch.Status.MAPPED, InboundBatch.Status.FAILED, InboundBatch.Status.KIT]
 LINKS = DeliveryAttempt.deliveries.through
 # Deletes or updates the rows of one id range (``first`` to ``last``) that are still due.
 Act = Callable[[QuerySet[Any], int, int], int]

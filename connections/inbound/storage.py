@@ -16,7 +16,11 @@ logger = logging.getLogger(__name__)
 
 
 def batches_store(
-    *, connection: Connection, batches: list[dict[str, Any]], historical: bool
+    *,
+    connection: Connection,
+    batches: list[dict[str, Any]],
+    historical: bool,
+    forward: bool = True,
 ) -> int:
     """Store every batch or none; returns how many were new (repeats are accepted, not stored).
 
@@ -24,7 +28,9 @@ def batches_store(
     errors propagate: the view answers 503 and the client resends.
     """
     try:
-        results = batches_receive(connection=connection, payloads=batches, historical=historical)
+        results = batches_receive(
+            connection=connection, payloads=batches, historical=historical, forward=forward
+        )
     except DataError:
         # The database refused a value the checks let through: resending would not help.
         logger.exception("Inbound batch refused by the database (connection %s)", connection.pk)

@@ -8,7 +8,7 @@ from django import forms
 
 from connections.crypto import encryption
 from connections.crypto.typed_keys import KEPT_FOR_SECONDS, KeyScope, typed_key_open, typed_key_seal
-from connections.models import BrazeOutput, Platform
+from connections.models import BrazeOutput, DeliveryMode, Platform
 from connections.pages.settings_form import OutputSettingsFields
 from connections.rules import instances
 from connections.rules.output_fields import ENDPOINTS, PlatformField, fields_for
@@ -43,6 +43,7 @@ OUTPUT_CONFIG_FIELDS = (
     "custom_js_endpoint",
     "external_identity_type",
     "email_identity_type",
+    "delivery_mode",
 )
 
 #: The choices an output draft is made of: the rules run once each of them is valid.
@@ -106,6 +107,22 @@ class BrazeOutputForm(OutputSettingsFields):
         help_text="Customer ID is recommended: keep it unless Braze users are keyed otherwise.",
     )
     email_identity_type = forms.ChoiceField(choices=EMAIL_IDENTITY_CHOICES)
+    delivery_mode = forms.ChoiceField(
+        required=False,  # left out (an older page, a script): kit, the default
+        choices=DeliveryMode.choices,
+        initial=DeliveryMode.KIT,
+        label="Who sends to Braze",
+        widget=forms.RadioSelect,
+        help_text="For what the app's mParticle SDK uploads to mpbraze's own endpoints. Batches "
+        "posted to the Events API (/v2) are forwarded whatever this says.",
+    )
+    allowed_origins = forms.CharField(
+        required=False,
+        label="Allowed origins",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Web only. The sites whose pages may call mpbraze with the web key, one per "
+        "line (https://shop.example). None: every browser is refused.",
+    )
 
     field_order = ["platform", "api_key", "instance_finder", *OUTPUT_CONFIG_FIELDS]
 
@@ -119,11 +136,13 @@ class BrazeOutputForm(OutputSettingsFields):
         initial["platform"] = output.platform if output else platform
         if output is not None:
             initial |= {name: getattr(output, name) for name in OUTPUT_CONFIG_FIELDS}
+            initial["allowed_origins"] = "\n".join(output.allowed_origins or [])
         elif sibling is not None:
             initial["braze_instance"] = sibling.braze_instance
             initial["custom_rest_endpoint"] = sibling.custom_rest_endpoint
         else:
             initial["braze_instance"] = instances.DEFAULT_INSTANCE
+        initial.setdefault("delivery_mode", DeliveryMode.KIT.value)
         return initial
 
     def __init__(
@@ -238,6 +257,7 @@ class BrazeOutputForm(OutputSettingsFields):
     def _draft(self, cleaned: dict[str, Any]) -> OutputDraft:
         """The output as posted; an endpoint field hidden for the platform is left out."""
         shown = fields_for(cleaned["platform"]).endpoints
+        web = cleaned["platform"] == Platform.WEB
         return OutputDraft(
             platform=cleaned["platform"],
             api_key=cleaned.get("api_key", ""),
@@ -246,6 +266,8 @@ class BrazeOutputForm(OutputSettingsFields):
             email_identity_type=cleaned["email_identity_type"],
             braze_instance=cleaned["braze_instance"],
             **{name: cleaned.get(name, "") if name in shown else "" for name in ENDPOINTS},
+            allowed_origins=cleaned.get("allowed_origins", "") if web else "",
+            delivery_mode=cleaned.get("delivery_mode") or DeliveryMode.KIT.value,
         )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from connections.connectivity import views as checks
-from connections.pages import views
+from connections.pages import views, websdk_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,6 +15,16 @@ urlpatterns = [
         "connections/<id:pk>/rotate-secret/",
         views.connection_rotate_secret,
         name="connection_rotate_secret",
+    ),
+    path(
+        "connections/<id:pk>/rotate-web-key/",
+        websdk_views.connection_rotate_web_key,
+        name="connection_rotate_web_key",
+    ),
+    path(
+        "connections/<id:pk>/kit-config.json",
+        websdk_views.output_kit_config,
+        name="output_kit_config",
     ),
     path(
         "connections/<id:pk>/change-instance/",

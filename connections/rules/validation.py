@@ -10,8 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from connections.crypto import encryption
-from connections.models import APP_PLATFORMS, Platform
+from connections.models import APP_PLATFORMS, DeliveryMode, Platform
 from connections.rules import hosts, instances
+from connections.rules.origins import OriginError, origins_normalise
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 from mpbraze.addresses import EndpointPolicy
 
@@ -41,6 +42,8 @@ class OutputDraft:
     custom_sdk_endpoint: str = ""
     custom_rest_endpoint: str = ""
     custom_js_endpoint: str = ""
+    allowed_origins: str = ""  # Web only: one origin per line
+    delivery_mode: str = DeliveryMode.KIT.value  # app outputs only
 
     @property
     def key_fingerprint(self) -> str:
@@ -119,6 +122,8 @@ def validate_output(
     _check_api_key(result, key_required)
     _check_identity_types(result)
     _check_instance_and_endpoints(result, policy)
+    _check_allowed_origins(result)
+    _check_delivery_mode(result)
     if not result.errors:
         _check_against_siblings(result, siblings)
     return result
@@ -205,6 +210,27 @@ def _check_custom_endpoint_platforms(result: Validation) -> None:
         result.add(
             "custom_sdk_endpoint", "The SDK endpoint applies to iOS, Android and Web outputs only."
         )
+
+
+def _check_allowed_origins(result: Validation) -> None:
+    draft = result.draft
+    if draft.allowed_origins.strip() and draft.platform != Platform.WEB:
+        result.add("allowed_origins", "Allowed origins apply to the Web output only.")
+        return
+    try:
+        origins = origins_normalise(draft.allowed_origins.split())
+    except OriginError as error:
+        result.add("allowed_origins", str(error))
+        return
+    result.draft = dataclasses.replace(draft, allowed_origins="\n".join(origins))
+
+
+def _check_delivery_mode(result: Validation) -> None:
+    mode = result.draft.delivery_mode
+    if mode not in DeliveryMode.values:
+        result.add("delivery_mode", "Choose kit or server-side delivery.")
+    elif mode != DeliveryMode.KIT and result.draft.platform == Platform.SERVER:
+        result.add("delivery_mode", "The delivery mode applies to iOS, Android and Web outputs.")
 
 
 def _check_against_siblings(result: Validation, siblings: list[SiblingOutput]) -> None:

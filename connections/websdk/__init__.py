@@ -1,0 +1,1 @@
+"""The mParticle Web SDK's own endpoints: the Identity API, event uploads, kit configuration."""

@@ -1,0 +1,49 @@
+"""``GET {configUrl}{web key}/config?env=0|1``: what the Web SDK reads when ``requestConfig`` is
+on. A browser may keep the answer ``MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS``; a change to the Web
+output shows in the next answer after that."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
+
+from connections.inbound import limits
+from connections.inbound.errors import Refusal
+from connections.websdk import access
+from connections.websdk.kit_config import sdk_configuration
+
+logger = logging.getLogger(__name__)
+METHODS = "GET, OPTIONS"
+
+
+def configuration(request: HttpRequest, key: str) -> HttpResponse:
+    origin = access.request_origin(request)
+    if request.method == "OPTIONS":
+        return _preflight(request, key, origin)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": METHODS})
+    try:
+        connection = access.web_connection(request, key)
+        granted = access.ensure_origin_allowed(request, access.web_output(connection))
+        document = sdk_configuration(connection, development=request.GET.get("env") == "1")
+    except Refusal as refusal:
+        return refusal.response()
+    except DatabaseError:
+        logger.warning("Web SDK configuration: database unavailable", exc_info=True)
+        return limits.database_unavailable().response()
+    response = JsonResponse(document)
+    patch_cache_control(response, max_age=settings.MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS)
+    return access.grant(response, granted)
+
+
+def _preflight(request: HttpRequest, key: str, origin: str) -> HttpResponse:
+    try:
+        connection = access.web_connection(request, key)
+    except Refusal:
+        return access.preflight(origin, allowed=False, methods=METHODS)
+    allowed = access.origin_allowed(origin, access.web_output(connection))
+    return access.preflight(origin, allowed=allowed, methods=METHODS)

@@ -1,0 +1,37 @@
+"""The identity store: which MPID each identity of a connection's users was given."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from connections.models import Connection
+
+# The SDK's anonymous device identity: it gets an MPID of its own, never a known user's.
+DEVICE_STAMP = "device_application_stamp"
+
+
+class IdentityRecord(models.Model):
+    """One identity (``customerid``, ``email``, …, or a device stamp) and its MPID, for ever.
+
+    The unique constraint is what makes two identifies of one new identity at once give one
+    MPID: both insert, one row survives, both read it back.
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="identity_records"
+    )
+    identity_type = models.CharField(max_length=40)
+    value = models.CharField(max_length=512)
+    mpid = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "identity_type", "value"], name="identity_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "mpid"], name="identity_by_mpid")]
+
+    def __str__(self) -> str:
+        return f"{self.identity_type} → {self.mpid}"

@@ -1,0 +1,145 @@
+"""The real ``@mparticle/web-sdk`` in Chromium, pointed at mpbraze (no CDN, loopback only): in
+server-side mode what it sends arrives at the fake Braze exactly as the same batches posted to
+``/v2/events`` do, keyed by the external identity, with the issued MPID as the batch's mpid."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+
+from connections.delivery.forwarder import output_forward
+from connections.delivery.mapping_service import batches_map
+from connections.models import BrazeOutput, Connection, DeliveryMode, InboundBatch
+from connections.rules import instances
+from connections.websdk.models import IdentityRecord
+from devtools.fakebraze import FakeBraze
+from tests.conftest import add_output
+from tests.connections.delivery_helpers import REST_KEY
+from tests.connections.inbound_helpers import Sender
+from tests.services import web_sdk_file
+from tests.stdlib_server import local_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAGE = """<!doctype html><html><head><script src="/mparticle.js"></script></head><body><script>
+window.done = false;
+var host = "%(host)s";
+mParticle.init("%(key)s", {
+  isDevelopmentMode: true, requestConfig: false, forceHttps: false, logLevel: "none",
+  identityUrl: host + "/identity/v1/", v3SecureServiceUrl: host + "/v3/JS/",
+  configUrl: host + "/JS/v2/", aliasUrl: host + "/v1/identity/",
+  identifyRequest: {userIdentities: {customerid: "cust-web-1", email: "jane@example.com"}},
+  identityCallback: function (result) {
+    window.mpid = result.getUser().getMPID();
+    result.getUser().setUserAttribute("plan", "gold");
+    mParticle.logEvent("Viewed Shoes", mParticle.EventType.Navigation, {size: "42"});
+    var shoe = mParticle.eCommerce.createProduct("Trail Shoe", "SKU-42", 89.5, 1);
+    var paid = mParticle.eCommerce.createTransactionAttributes("order-1", null, null, 89.5);
+    mParticle.eCommerce.logProductAction(
+      mParticle.ProductActionType.Purchase, [shoe], null, null, paid);
+    mParticle.upload();
+    window.done = true;
+  }
+});
+</script></body></html>"""
+
+
+def web_server_side(connection: Connection, braze: FakeBraze, origin: str) -> BrazeOutput:
+    endpoints = {
+        "braze_instance": instances.CUSTOM,
+        "custom_rest_endpoint": urlsplit(braze.url).netloc,
+    }
+    add_output(
+        connection,
+        "web",
+        "web-app-key-0001",
+        allowed_origins=origin,
+        delivery_mode=DeliveryMode.SERVER_SIDE,
+        **endpoints,
+    )
+    return add_output(connection, "server", REST_KEY, **endpoints)
+
+
+@pytest.fixture
+def site(live_server: Any, connection: Connection) -> Iterator[str]:
+    """A page of another origin (another loopback port) carrying the published SDK file."""
+    sdk = Path(web_sdk_file()).read_bytes()
+    host = urlsplit(live_server.url).netloc
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        if handler.path == "/mparticle.js":
+            body, kind = sdk, "application/javascript"
+        else:
+            body, kind = (PAGE % {"host": host, "key": connection.web_key}).encode(), "text/html"
+        handler.send_response(200)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with local_server(respond) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str, Any]]]:
+    """What reached the fake Braze for this output's batches (mapped and sent here)."""
+    before = len(braze.accepted_objects())
+    ids = list(
+        InboundBatch.objects.filter(connection=output.connection).values_list("pk", flat=True)
+    )
+    batches_map(batch_ids=ids)
+    output_forward(output_id=output.pk)
+    return [(o["kind"], o["body"]) for o in braze.accepted_objects()[before:]]
+
+
+def test_the_real_web_sdk_arrives_as_the_events_api_would_deliver_it(
+    page: Any, site: str, connection: Connection, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 0
+    with FakeBraze(keys={REST_KEY: {"users.track"}}) as braze:
+        server = web_server_side(connection, braze, site)
+        page.goto(site + "/")
+        page.wait_for_function("window.done === true")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not _has_purchase(connection):
+            time.sleep(0.2)
+        mpid = IdentityRecord.objects.get(connection=connection, identity_type="customerid").mpid
+        assert page.evaluate("window.mpid") == str(mpid)
+        payloads = [b.payload for b in InboundBatch.objects.filter(connection=connection)]
+        assert payloads
+        assert {p["mpid"] for p in payloads} == {str(mpid)}
+        via_sdk = forwarded(server, braze)
+
+        twin = Connection.objects.create(name="Twin", slug="twin", inbound_key="mpb_twin")
+        twin_server = web_server_side(twin, braze, site)
+        sender = Sender(Client(), twin)
+        for payload in payloads:
+            assert sender.post("/v2/events", payload).status_code == 202
+        via_api = forwarded(twin_server, braze)
+
+    assert via_sdk == via_api
+    kinds = {kind for kind, _ in via_sdk}
+    assert {"attributes", "events", "purchases"} <= kinds
+    assert {body["external_id"] for _, body in via_sdk} == {"cust-web-1"}
+    events = [body["name"] for kind, body in via_sdk if kind == "events"]
+    assert "Viewed Shoes" in events
+    attributes = [body for kind, body in via_sdk if kind == "attributes"]
+    assert any(body.get("plan") == "gold" for body in attributes)
+    purchases = [body for kind, body in via_sdk if kind == "purchases"]
+    assert purchases[0]["price"] == 89.5
+
+
+def _has_purchase(connection: Connection) -> bool:
+    for payload in InboundBatch.objects.filter(connection=connection).values_list(
+        "payload", flat=True
+    ):
+        if any(e.get("event_type") == "commerce_event" for e in payload.get("events", [])):
+            return True
+    return False
