@@ -101,10 +101,10 @@ def test_the_proxy_holds_slow_bodies_while_other_requests_pass(
     stalled = slow_bodies(port, 24, credentials)
     time.sleep(0.5)
     try:
-        started = time.monotonic()
-        answer = httpx.get(url, headers=PROXY_HEADERS, timeout=10, trust_env=False)
-        seconds = time.monotonic() - started
-        assert (answer.status_code, seconds < 1.0) == (200, True), f"{seconds:.1f} s"
+        # The stalled bodies stay open past this request's 5 s (nginx gives up on them after
+        # 10 s, gunicorn after 30 s): a server they held could not answer it.
+        answer = httpx.get(url, headers=PROXY_HEADERS, timeout=5, trust_env=False)
+        assert answer.status_code == 200
         # nginx keeps the stalled bodies: gunicorn holds only the kept-alive upstream connection.
         assert server_connections(stack.port) <= 2
     finally:
