@@ -236,8 +236,8 @@ from connections.hooks.models import (  # noqa: E402
     HookFailureCount,
     HookSubscription,
 )
+from connections.identity.models import IdentityRecord  # noqa: E402
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
-from connections.websdk.models import IdentityRecord  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",

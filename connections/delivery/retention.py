@@ -2,8 +2,9 @@
 
 The beat task ``mpbraze.retention_prune`` forgets, each after its own period (``.env.example``):
 sent rows, discarded rows, HTTP attempts, the sample events of mapping issues, stored
-inbound batches, and finished REST hook deliveries and their events
-(``connections.hooks.retention``). Failed outbox rows (dead, rejected) are never pruned,
+inbound batches, finished REST hook deliveries and their events
+(``connections.hooks.retention``), and anonymous devices of the identity store
+(``connections.identity.retention``). Failed outbox rows (dead, rejected) are never pruned,
 whatever their age, and neither are their attempts nor their batch: they wait for an auditor
 to replay or discard them.
 
@@ -36,6 +37,7 @@ from connections.hooks.retention import (
     hook_events_due,
 )
 from connections.hooks.tuning import hook_config
+from connections.identity.retention import anonymous_identities_due
 from mapping.models import MappingIssue
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class RetentionReport:
     complete: bool
     hook_deliveries: int = 0  # with their attempts
     hook_events: int = 0
+    anonymous_identities: int = 0  # device stamps of the Web SDK's identity store
 
 
 def retention_prune(
@@ -135,6 +138,9 @@ def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
         ),
         "hook_deliveries": _Walk(hook_deliveries_due(hook_cutoff), hook_deliveries_delete),
         "hook_events": _Walk(hook_events_due(hook_cutoff), _deleting()),
+        "anonymous_identities": _Walk(
+            anonymous_identities_due(now - config.batch_retention), _deleting()
+        ),
     }
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from connections.identity.models import DEVICE_STAMP
+from connections.identity.store import KNOWN_IDENTITY_TYPES, identity_order
 from connections.inbound.errors import bad_request
 from connections.inbound.parsing import decode_json
-from connections.websdk.identity import KNOWN_IDENTITY_TYPES, identity_order
-from connections.websdk.models import DEVICE_STAMP
 
 MAX_VALUE_CHARS: Final = 512
 MAX_CHANGES: Final = 20

@@ -16,11 +16,11 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from connections.identity.store import IdentityTaken, identity_modify, identity_resolve
 from connections.inbound import limits
 from connections.inbound.errors import Refusal
 from connections.models import Connection
 from connections.websdk import access
-from connections.websdk.identity import IdentityTaken, identity_modify, identity_resolve
 from connections.websdk.identity_requests import (
     parse_identity_request,
     parse_modify_request,

@@ -16,9 +16,9 @@ from django.test import Client
 
 from connections.delivery.forwarder import output_forward
 from connections.delivery.mapping_service import batches_map
+from connections.identity.models import IdentityRecord
 from connections.models import BrazeOutput, Connection, DeliveryMode, InboundBatch
 from connections.rules import instances
-from connections.websdk.models import IdentityRecord
 from devtools.fakebraze import FakeBraze
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY

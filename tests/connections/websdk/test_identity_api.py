@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from connections.identity.models import IdentityRecord
 from connections.models import Connection
-from connections.websdk.models import IdentityRecord
 from tests.conftest import add_output
 from tests.connections.websdk.websdk_helpers import SITE, identity_body, post_identity
 

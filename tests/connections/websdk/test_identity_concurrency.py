@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from connections.identity.models import IdentityRecord
 from connections.models import Connection
-from connections.websdk.models import IdentityRecord
 from tests.connections.websdk.websdk_helpers import identity_body
 from tests.services import require_postgresql
 

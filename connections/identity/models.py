@@ -1,4 +1,5 @@
-"""The identity store: which MPID each identity of a connection's users was given."""
+"""The identity store: which MPID each identity of a connection's users was given (the Web SDK's
+Identity API issues them, `connections.websdk`), and what retention forgets of it."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from connections.identity.models import DEVICE_STAMP, IdentityRecord
 from connections.models import Connection
-from connections.websdk.models import DEVICE_STAMP, IdentityRecord
 
 # The Web SDK's names of known identities, in the order that picks a user's MPID when a request
 # carries several already known under different MPIDs.
