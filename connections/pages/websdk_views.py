@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from connections import services
 from connections.models import Connection
@@ -14,13 +14,17 @@ from connections.websdk.kit_config import sdk_configuration
 
 
 @allowed("connections.change_connection")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connection_rotate_web_key(request: HttpRequest, pk: int) -> HttpResponse:
-    """A new web key at once: the old one stops, so the site must publish the new one."""
+    """Asks first (GET); the POST makes a new web key and the old one stops at once, so every
+    site must publish the new one."""
     connection = get_object_or_404(Connection, pk=pk)
-    services.connection_rotate_web_key(connection=connection)
-    messages.success(request, "New web key: put it in the site's mParticle snippet now.")
-    return redirect("connection_detail", pk=pk)
+    if request.method == "POST":
+        services.connection_rotate_web_key(connection=connection)
+        messages.success(request, "New web key: put it in the site's mParticle snippet now.")
+        return redirect("connection_detail", pk=pk)
+    context = {"connection": connection, "cancel_url": connection.get_absolute_url()}
+    return render(request, "connections/confirm_rotate_web_key.html", context)
 
 
 @allowed("connections.view_connection")

@@ -121,6 +121,10 @@ def pages() -> dict[str, tuple[Callable[[Connection, Connection], str], Action |
         "confirm-delete": (lambda busy, new: f"/connections/{busy.pk}/delete/", None),
         "confirm-resume": (lambda busy, new: f"/connections/{busy.pk}/resume/", None),
         "confirm-rotate": (lambda busy, new: f"/connections/{busy.pk}/rotate-secret/", None),
+        "confirm-rotate-web-key": (
+            lambda busy, new: f"/connections/{busy.pk}/rotate-web-key/",
+            None,
+        ),
         "change-instance": (lambda busy, new: f"/connections/{busy.pk}/change-instance/", None),
         "confirm-change-instance": (
             lambda busy, new: f"/connections/{busy.pk}/change-instance/",

@@ -18,6 +18,10 @@ def test_a_marketer_sees_and_rotates_the_web_key(marketer: User, connection: Con
     page = client.get(f"/connections/{connection.pk}/").content.decode()
     assert connection.web_key in page
     before = connection.web_key
+    asked = client.get(f"/connections/{connection.pk}/rotate-web-key/")
+    assert "stops at once" in asked.content.decode()
+    connection.refresh_from_db()
+    assert connection.web_key == before  # asking changes nothing
     response = client.post(f"/connections/{connection.pk}/rotate-web-key/")
     assert response.status_code == 302
     connection.refresh_from_db()
