@@ -5,7 +5,8 @@ kombu writes a message file in place (open, lock, write) and a consumer lists, m
 the folder's files without taking the lock: a consumer that moves a file between the writer's
 open and its write reads an empty file, the message is lost and the worker stops
 ("Unrecoverable error: JSONDecodeError"). Here a message is written under a name no consumer
-looks for and then renamed into place, which within one folder is atomic.
+looks for and then renamed into place, which within one folder is atomic. ``filesystem://``
+names this transport in every process that imports the Celery app (``register``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from time import monotonic
 from typing import Any
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
@@ -41,3 +42,10 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+def register() -> None:
+    """``filesystem://`` URLs (the embedded default's broker) use this transport: kombu reads
+    a URL's scheme through its table of transport aliases. A URL of another scheme is
+    untouched, even where a process also talks to a second broker."""
+    TRANSPORT_ALIASES["filesystem"] = f"{__name__}:Transport"

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
+from mpbraze import broker
 from mpbraze.heartbeat import HeartbeatFile
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
@@ -67,6 +68,7 @@ def _keep_database_connections(**_: Any) -> None:
 
 
 _survive_a_lost_redis()
+broker.register()
 app = Celery("mpbraze")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # The fixup's forced close happens every 2 x this many tasks; our handler does the rest.

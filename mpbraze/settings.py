@@ -297,8 +297,6 @@ def filesystem_broker_options(folder: Path) -> dict[str, object]:
 if BROKER_SCHEME == "filesystem":
     BROKER_DIR = Path(env.str("MPBRAZE_BROKER_DIR", default=str(LOCAL_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
-    # kombu's transport, writing each message whole before a consumer can take it.
-    CELERY_BROKER_TRANSPORT = "mpbraze.broker:Transport"
 elif BROKER_SCHEME.startswith("redis"):
     # Short socket timeouts: a publish from a web request must fail fast when Redis is down
     # (the sweeper enqueues later), never hold the request past the client's patience.

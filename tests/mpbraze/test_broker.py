@@ -76,3 +76,14 @@ def test_the_embedded_default_publishes_through_it(tmp_path: Path) -> None:
         [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
     )
     assert answer.stdout.strip() == "mpbraze.broker"
+
+
+def test_a_url_names_its_own_transport_beside_the_embedded_default() -> None:
+    """A process may talk to a second broker by URL (tests, ops scripts): only
+    ``filesystem://`` means this transport (building a connection connects nowhere)."""
+    from mpbraze.celery import app
+
+    assert app.connection_for_write("filesystem://").transport_cls == "filesystem"
+    assert type(app.connection_for_write("filesystem://").transport).__module__ == "mpbraze.broker"
+    redis = app.connection_for_write("redis://127.0.0.1:1/0")
+    assert type(redis.transport).__module__ == "kombu.transport.redis"
