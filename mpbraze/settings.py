@@ -242,6 +242,9 @@ MPBRAZE_WEB_KEY_ADDRESS_FAILURES_PER_MINUTE = env.int(
     "MPBRAZE_WEB_KEY_ADDRESS_FAILURES_PER_MINUTE", default=60
 )
 MPBRAZE_IDENTITY_REQUESTS_PER_MINUTE = env.int("MPBRAZE_IDENTITY_REQUESTS_PER_MINUTE", default=300)
+# The most identities (known ones and anonymous devices) one connection's identity store keeps:
+# past it, identity requests that would add one answer 503 and known users still resolve.
+MPBRAZE_IDENTITY_MAX_RECORDS = env.int("MPBRAZE_IDENTITY_MAX_RECORDS", default=10_000_000)
 # How long a browser may keep the Web SDK's configuration (the Braze kit's settings), seconds.
 MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS = env.int("MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS", default=300)
 # REST API, per minute: bad bearer tokens from one address; bad tokens naming one token's prefix

@@ -37,7 +37,7 @@ from connections.hooks.retention import (
     hook_events_due,
 )
 from connections.hooks.tuning import hook_config
-from connections.identity.retention import anonymous_identities_due
+from connections.identity.retention import aliases_due, anonymous_identities_due
 from mapping.models import MappingIssue
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class RetentionReport:
     hook_deliveries: int = 0  # with their attempts
     hook_events: int = 0
     anonymous_identities: int = 0  # device stamps of the Web SDK's identity store
+    identity_aliases: int = 0  # the Web SDK's alias requests
 
 
 def retention_prune(
@@ -141,6 +142,7 @@ def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
         "anonymous_identities": _Walk(
             anonymous_identities_due(now - config.batch_retention), _deleting()
         ),
+        "identity_aliases": _Walk(aliases_due(now - config.batch_retention), _deleting()),
     }
 
 

@@ -36,3 +36,36 @@ class IdentityRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identity_type} → {self.mpid}"
+
+
+class IdentityAlias(models.Model):
+    """An alias request of the Web SDK (``mParticle.Identity.aliasUsers``): the user
+    ``source_mpid`` (typically the anonymous one a device had before login) is the user
+    ``destination_mpid`` for the time window. Kept so a user's anonymous history can be
+    attributed to the known user; one row per request id (the SDK may send a request again)."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="identity_aliases"
+    )
+    request_id = models.CharField(max_length=64)
+    source_mpid = models.BigIntegerField()
+    destination_mpid = models.BigIntegerField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "request_id"], name="alias_request_once"),
+            models.CheckConstraint(
+                condition=~models.Q(source_mpid=models.F("destination_mpid")),
+                name="alias_of_another_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lte=models.F("ends_at")), name="alias_window_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "source_mpid"], name="alias_by_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source_mpid} → {self.destination_mpid}"

@@ -1,8 +1,10 @@
-"""What retention forgets of the identity store: anonymous devices. A device stamp's record
-whose MPID no known identity shares is pruned with the batches' retention
-(``MPBRAZE_BATCH_RETENTION_DAYS``), counted from when it was stored; the device gets a new
-MPID if it comes back. Known identities are kept for ever (an identity maps to one MPID).
-``connections.delivery.retention`` walks these in chunks, beside the outbox's kinds.
+"""What retention forgets of the identity store: anonymous devices and alias requests.
+
+A device stamp's record whose MPID no known identity shares is pruned with the batches'
+retention (``MPBRAZE_BATCH_RETENTION_DAYS``), counted from when it was stored; the device gets
+a new MPID if it comes back. Known identities are kept for ever (an identity maps to one MPID).
+Alias requests go with the batches they attribute. ``connections.delivery.retention`` walks
+these in chunks, beside the outbox's kinds.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from connections.identity.models import DEVICE_STAMP, IdentityRecord
+from connections.identity.models import DEVICE_STAMP, IdentityAlias, IdentityRecord
 
 
 def anonymous_identities_due(cutoff: datetime) -> QuerySet[IdentityRecord]:
@@ -22,3 +24,9 @@ def anonymous_identities_due(cutoff: datetime) -> QuerySet[IdentityRecord]:
     return IdentityRecord.objects.filter(identity_type=DEVICE_STAMP, created_at__lt=cutoff).filter(
         ~Exists(known)
     )
+
+
+def aliases_due(cutoff: datetime) -> QuerySet[IdentityAlias]:
+    """Alias requests recorded before ``cutoff``: they attribute the batches of a window, and
+    go with the batches' retention."""
+    return IdentityAlias.objects.filter(created_at__lt=cutoff)

@@ -106,6 +106,19 @@ def preflight(origin: str, *, allowed: bool, methods: str) -> HttpResponse:
     return response
 
 
+def keyed_preflight(request: HttpRequest, key: str, methods: str) -> HttpResponse:
+    """The preflight of an endpoint with the web key in its path: the key's Web output decides
+    (an unknown key grants nothing)."""
+    origin = request_origin(request)
+    try:
+        connection = web_connection(request, key)
+    except Refusal:
+        return preflight(origin, allowed=False, methods=methods)
+    return preflight(
+        origin, allowed=origin_allowed(origin, web_output(connection)), methods=methods
+    )
+
+
 def origin_allowed_anywhere(origin: str) -> bool:
     """Whether any Web output allows ``origin``: an identity preflight does not carry the
     key (it travels in a header the preflight asks about), so it cannot name the connection."""

@@ -17,6 +17,8 @@ from connections.inbound.parsing import decode_json
 
 MAX_VALUE_CHARS: Final = 512
 MAX_CHANGES: Final = 20
+MAX_REQUEST_ID_CHARS: Final = 64
+MAX_UNIX_MS: Final = 253_402_300_800_000  # the year 10000: what a datetime can hold
 _NAMES: Final = frozenset(KNOWN_IDENTITY_TYPES)
 
 
@@ -24,6 +26,15 @@ _NAMES: Final = frozenset(KNOWN_IDENTITY_TYPES)
 class IdentityRequest:
     known: dict[str, str]
     device_stamp: str | None
+
+
+@dataclass(frozen=True)
+class AliasRequest:
+    request_id: str
+    source_mpid: int
+    destination_mpid: int
+    start_ms: int
+    end_ms: int
 
 
 def parse_identity_request(body: bytes) -> IdentityRequest:
@@ -66,14 +77,48 @@ def parse_modify_request(body: bytes) -> dict[str, str]:
     return added
 
 
+def parse_alias_request(body: bytes) -> AliasRequest:
+    """An alias request as ``createAliasNetworkRequest`` of the Web SDK builds it."""
+    document = _object(body)
+    if document.get("request_type") != "alias":
+        raise bad_request('request_type: must be "alias".')
+    request_id = document.get("request_id")
+    if type(request_id) is not str or not 0 < len(request_id) <= MAX_REQUEST_ID_CHARS:
+        raise bad_request(f"request_id: required, a string of at most {MAX_REQUEST_ID_CHARS}.")
+    data = document.get("data")
+    if type(data) is not dict:
+        raise bad_request("data: required, a JSON object.")
+    source = _mpid("data.source_mpid", data.get("source_mpid"))
+    destination = _mpid("data.destination_mpid", data.get("destination_mpid"))
+    if source == destination:
+        raise bad_request("data.destination_mpid: must name another user than source_mpid.")
+    start = _milliseconds("data.start_unixtime_ms", data.get("start_unixtime_ms"))
+    end = _milliseconds("data.end_unixtime_ms", data.get("end_unixtime_ms"))
+    if start > end:
+        raise bad_request("data.start_unixtime_ms: must not be after end_unixtime_ms.")
+    return AliasRequest(request_id, source, destination, start, end)
+
+
 def parse_mpid(text: str) -> int:
-    try:
-        mpid = int(text)
-    except ValueError:
-        mpid = 0
+    return _mpid("mpid", text, where="the path must name")
+
+
+def _mpid(field: str, value: Any, *, where: str = "must be") -> int:
+    """An MPID as the SDK sends it (a decimal string; a number is accepted)."""
+    mpid = 0
+    if type(value) is int:
+        mpid = value
+    elif type(value) is str and value.lstrip("-").isdigit() and len(value) <= 20:
+        mpid = int(value)
     if not 0 < mpid < 2**63:
-        raise bad_request("mpid: the path must name an MPID (a positive 64-bit number).")
+        raise bad_request(f"{field}: {where} an MPID (a positive 64-bit number).")
     return mpid
+
+
+def _milliseconds(field: str, value: Any) -> int:
+    if type(value) is not int or not 0 < value < MAX_UNIX_MS:
+        raise bad_request(f"{field}: required, Unix time in milliseconds (a positive integer).")
+    return value
 
 
 def _object(body: bytes) -> dict[str, Any]:

@@ -12,11 +12,17 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from connections.identity.store import IdentityTaken, identity_modify, identity_resolve
+from connections.identity.store import (
+    IdentityStoreFull,
+    IdentityTaken,
+    identity_modify,
+    identity_resolve,
+)
 from connections.inbound import limits
 from connections.inbound.errors import Refusal
 from connections.models import Connection
@@ -55,7 +61,7 @@ def _answer(request: HttpRequest, act: Act) -> HttpResponse:
         access.identity_throttle(request)
         connection = access.web_connection(request, request.headers.get("x-mp-key", ""))
         origin = access.ensure_origin_allowed(request, access.web_output(connection))
-        response = act(connection, limits.read_body(request))
+        response = _acted(act, connection, limits.read_body(request))
     except Refusal as refusal:
         logger.info("Identity %s refused: %s %s", request.path, refusal.status, refusal.code)
         return access.grant(_refused(refusal), origin if refusal.status == 400 else "")
@@ -63,6 +69,18 @@ def _answer(request: HttpRequest, act: Act) -> HttpResponse:
         logger.warning("Identity %s: database unavailable", request.path, exc_info=True)
         return _refused(limits.database_unavailable())
     return access.grant(response, origin)
+
+
+def _acted(act: Act, connection: Connection, body: bytes) -> JsonResponse:
+    try:
+        return act(connection, body)
+    except IdentityStoreFull:
+        raise Refusal(
+            503,
+            "IDENTITY_STORE_FULL",
+            "The identity store of this connection holds its maximum of identities"
+            f" ({settings.MPBRAZE_IDENTITY_MAX_RECORDS}); known users still resolve.",
+        ) from None
 
 
 def _resolved(connection: Connection, body: bytes) -> JsonResponse:

@@ -28,9 +28,8 @@ METHODS = "POST, OPTIONS"
 @csrf_exempt  # other sites' pages post here by design; the web key is public
 @transaction.non_atomic_requests  # the 202 must follow our own commit
 def upload(request: HttpRequest, key: str) -> HttpResponse:
-    origin = access.request_origin(request)
     if request.method == "OPTIONS":
-        return _preflight(request, key, origin)
+        return access.keyed_preflight(request, key, METHODS)
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": METHODS})
     granted = ""
@@ -53,12 +52,3 @@ def upload(request: HttpRequest, key: str) -> HttpResponse:
         logger.warning("Web SDK upload: database unavailable", exc_info=True)
         return access.grant(limits.database_unavailable().response(), granted)
     return access.grant(HttpResponse(status=202), granted)
-
-
-def _preflight(request: HttpRequest, key: str, origin: str) -> HttpResponse:
-    try:
-        connection = access.web_connection(request, key)
-    except Refusal:
-        return access.preflight(origin, allowed=False, methods=METHODS)
-    allowed = access.origin_allowed(origin, access.web_output(connection))
-    return access.preflight(origin, allowed=allowed, methods=METHODS)

@@ -1,11 +1,12 @@
 """The Web SDK's endpoints at the paths it builds from ``identityUrl`` (``<host>/identity/v1/``),
-``v3SecureServiceUrl`` (``<host>/v3/JS/``) and ``configUrl`` (``<host>/JS/v2/``)."""
+``v3SecureServiceUrl`` (``<host>/v3/JS/``), ``configUrl`` (``<host>/JS/v2/``) and ``aliasUrl``
+(``<host>/v1/identity/``)."""
 
 from __future__ import annotations
 
 from django.urls import re_path
 
-from connections.websdk import config_views, identity_views, upload_views
+from connections.websdk import alias_views, config_views, identity_views, upload_views
 
 urlpatterns = [
     re_path(
@@ -17,6 +18,9 @@ urlpatterns = [
         r"^identity/v1/(?P<mpid>-?[0-9]{1,20})/modify/?$",
         identity_views.modify,
         name="websdk_identity_modify",
+    ),
+    re_path(
+        r"^v1/identity/(?P<key>[^/]{1,100})/[Aa]lias/?$", alias_views.alias, name="websdk_alias"
     ),
     re_path(r"^v3/JS/(?P<key>[^/]{1,100})/events/?$", upload_views.upload, name="websdk_events"),
     re_path(

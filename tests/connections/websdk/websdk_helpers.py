@@ -73,3 +73,14 @@ def post_upload(client: Client, key: str, body: Any, **headers: str) -> TestResp
         content_type="text/plain;charset=UTF-8",
         headers=headers,
     )
+
+
+def post_alias(client: Client, key: str, body: Any, **headers: str) -> TestResponse:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.generic(
+        "POST",
+        f"/v1/identity/{key}/Alias",
+        data=data,
+        content_type="application/json",
+        headers=headers,
+    )
