@@ -70,7 +70,7 @@ def parse_modify_request(body: bytes) -> dict[str, str]:
         if type(change) is not dict:
             raise bad_request(f"{path}: a change must be a JSON object.")
         name = change.get("identity_type")
-        if name not in _NAMES:
+        if type(name) is not str or name not in _NAMES:
             raise bad_request(f"{path}.identity_type: not an identity type the Web SDK sends.")
         if change.get("new_value") is not None:
             added[name] = _value(f"{path}.new_value", change["new_value"])

@@ -111,6 +111,28 @@ def test_a_malformed_identity_body_is_a_400_naming_the_field(
     assert not IdentityRecord.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (None, "identity_changes: required, a JSON array"),
+        ([{"identity_type": "email", "new_value": "a@example.com"}] * 21, "identity_changes: requ"),
+        (["email"], "identity_changes[0]: a change must be a JSON object."),
+        ([{"identity_type": ["email"]}], "identity_changes[0].identity_type: not an identity"),
+        ([{"identity_type": "shoe_size"}], "identity_changes[0].identity_type: not an identity"),
+        ([{"identity_type": "email", "new_value": 7}], "identity_changes[0].new_value: must be"),
+    ],
+)
+def test_a_malformed_modify_body_is_a_400_naming_the_field(
+    client: Client, connection: Connection, changes: Any, message: str
+) -> None:
+    mpid = mpid_of(client, connection, IDENTIFY, customerid="cust-1")
+    body = {"identity_changes": changes}
+    response = post_identity(client, f"/identity/v1/{mpid}/modify", body, key=connection.web_key)
+    assert response.status_code == 400
+    assert response.json()["Errors"][0]["message"].startswith(message)
+    assert IdentityRecord.objects.count() == 1
+
+
 @pytest.mark.parametrize("key", ["", "mpw_0000", "mpw_" + "0" * 32, "bad key\x00"])
 def test_an_unknown_web_key_is_a_401_with_no_body(
     client: Client, connection: Connection, key: str
