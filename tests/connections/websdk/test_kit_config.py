@@ -28,6 +28,16 @@ def braze_kit(client: Client, connection: Connection) -> dict[str, Any]:
     return dict(kit)
 
 
+def test_the_entry_names_the_suffix_the_braze_web_kit_registers_with(
+    client: Client, connection: Connection
+) -> None:
+    """``@mparticle/web-braze-kit`` 4.x registers as "Appboy-v4"; the SDK starts it only for
+    an entry whose name and suffix make that name (the browser test runs the real kit)."""
+    add_output(connection, "web", "web-app-key")
+    kit = braze_kit(client, connection)
+    assert f"{kit['name']}-{kit['suffix']}" == "Appboy-v4"
+
+
 def test_the_kit_starts_with_the_web_outputs_settings(
     client: Client, connection: Connection
 ) -> None:
