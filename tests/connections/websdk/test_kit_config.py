@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from connections.crypto import encryption
 from connections.models import Connection, DeliveryMode
 from mapping.output_settings import CommerceMode, OutputSettings, ProductIdSource
 from tests.conftest import add_output
@@ -126,6 +127,30 @@ def test_a_browser_may_keep_it_for_the_configured_time(
     assert response["Cache-Control"] == "max-age=120"
     assert response["Access-Control-Allow-Origin"] == SITE
     assert config(client, connection, Origin="https://evil.example").status_code == 403
+
+
+def test_a_browser_revalidating_an_unchanged_answer_gets_a_304(
+    client: Client, connection: Connection
+) -> None:
+    add_output(connection, "web", "web-app-key", allowed_origins=SITE)
+    first = config(client, connection, Origin=SITE)
+    again = config(client, connection, Origin=SITE, **{"If-None-Match": first["ETag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again["ETag"] == first["ETag"]
+    assert again["Access-Control-Allow-Origin"] == SITE
+
+
+def test_a_changed_web_output_answers_in_full_to_the_old_etag(
+    client: Client, connection: Connection
+) -> None:
+    output = add_output(connection, "web", "web-app-key", allowed_origins=SITE)
+    first = config(client, connection, Origin=SITE)
+    output.api_key_encrypted = encryption.encrypt("web-app-key-new")
+    output.save()
+    again = config(client, connection, Origin=SITE, **{"If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert again.json()["kitConfigs"][0]["settings"]["apiKey"] == "web-app-key-new"
 
 
 def test_an_unknown_web_key_is_a_401(client: Client, connection: Connection) -> None:
