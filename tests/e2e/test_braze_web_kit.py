@@ -143,10 +143,10 @@ def custom_events_seen(sdk_api: BrazeSdkApi, name: str) -> list[SdkRequest]:
 
 
 def test_the_real_braze_kit_starts_from_the_web_output_and_mpbraze_forwards_nothing(
+    site: str,  # first: a missing SDK or kit file skips before a browser starts
     insecure_browser: Any,
     live_server: Any,
     mpbraze_tls: str,
-    site: str,
     sdk_api: BrazeSdkApi,
     connection: Connection,
     marketer: User,
