@@ -65,13 +65,24 @@ def require_broker() -> str:
     return url
 
 
-#: The real mParticle Web SDK, installed by ``npm ci --prefix tests/js`` (.ci/run does it).
+#: The real mParticle Web SDK and its Braze kit, installed by ``npm ci --prefix tests/js``
+#: (.ci/run does it).
 WEB_SDK_FILE = "tests/js/node_modules/@mparticle/web-sdk/dist/mparticle.js"
+WEB_BRAZE_KIT_FILE = "tests/js/node_modules/@mparticle/web-braze-kit/dist/BrazeKit.common.js"
 
 
 def web_sdk_file() -> str:
     """The published Web SDK file the browser tests serve, when it is installed."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), WEB_SDK_FILE)
+    return _installed_js(WEB_SDK_FILE)
+
+
+def web_braze_kit_file() -> str:
+    """The published Braze web kit (it bundles Braze's Web SDK), when it is installed."""
+    return _installed_js(WEB_BRAZE_KIT_FILE)
+
+
+def _installed_js(relative: str) -> str:
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), relative)
     if not os.path.isfile(path):
-        unavailable(f"{WEB_SDK_FILE} is missing: run npm ci --prefix tests/js")
+        unavailable(f"{relative} is missing: run npm ci --prefix tests/js")
     return path

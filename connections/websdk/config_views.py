@@ -1,6 +1,10 @@
 """``GET {configUrl}{web key}/config?env=0|1``: what the Web SDK reads when ``requestConfig`` is
 on. A browser may keep the answer ``MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS``; a change to the Web
-output shows in the next answer after that."""
+output shows in the next answer after that. The answer carries an ETag: once the time is up, a
+browser revalidates (``If-None-Match``) and gets a bodiless 304 while nothing changed.
+
+The SDK keeps no copy of the document itself (its storage holds identities and unsent
+batches), so the browser's HTTP cache is the only cache between a change and the site."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 
 from connections.inbound import limits
 from connections.inbound.errors import Refusal
@@ -21,9 +25,8 @@ METHODS = "GET, OPTIONS"
 
 
 def configuration(request: HttpRequest, key: str) -> HttpResponse:
-    origin = access.request_origin(request)
     if request.method == "OPTIONS":
-        return _preflight(request, key, origin)
+        return access.keyed_preflight(request, key, METHODS)
     if request.method not in ("GET", "HEAD"):
         return HttpResponse(status=405, headers={"Allow": METHODS})
     try:
@@ -37,13 +40,7 @@ def configuration(request: HttpRequest, key: str) -> HttpResponse:
         return limits.database_unavailable().response()
     response = JsonResponse(document)
     patch_cache_control(response, max_age=settings.MPBRAZE_WEB_CONFIG_MAX_AGE_SECONDS)
-    return access.grant(response, granted)
-
-
-def _preflight(request: HttpRequest, key: str, origin: str) -> HttpResponse:
-    try:
-        connection = access.web_connection(request, key)
-    except Refusal:
-        return access.preflight(origin, allowed=False, methods=METHODS)
-    allowed = access.origin_allowed(origin, access.web_output(connection))
-    return access.preflight(origin, allowed=allowed, methods=METHODS)
+    set_response_etag(response)
+    # A 304 when the browser's copy is current; the full answer otherwise.
+    answer = get_conditional_response(request, etag=response["ETag"], response=response)
+    return access.grant(answer or response, granted)

@@ -14,6 +14,10 @@ from mapping.output_settings import CommerceMode, ProductIdSource
 
 BRAZE_MODULE_ID: Final = 28
 BRAZE_KIT_NAME: Final = "Appboy"
+# The Web SDK starts a kit only when its registration matches an entry by "name-suffix" (or by
+# name alone): ``@mparticle/web-braze-kit`` 4.x registers as "Appboy-v4" (3.x as "Appboy",
+# which matches any Appboy entry). An entry without the suffix starts no 4.x kit at all.
+BRAZE_KIT_SUFFIX: Final = "v4"
 # The web kit's cluster codes; other instances travel as custom endpoints (JSON).
 WEB_CLUSTERS: Final = {
     **{f"US-0{n}": f"0{n}" for n in range(1, 9)},
@@ -71,6 +75,7 @@ def braze_kit_config(output: BrazeOutput, *, development: bool) -> dict[str, Any
     debug = "true" if development else "false"
     return {
         "name": BRAZE_KIT_NAME,
+        "suffix": BRAZE_KIT_SUFFIX,
         "moduleId": BRAZE_MODULE_ID,
         "isDebug": development,
         "isVisible": True,

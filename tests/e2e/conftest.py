@@ -20,19 +20,36 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the session. Playwright's sync API keeps an asyncio loop running in
-    this thread while it lives, so Django's async-safety check must allow the ORM for that
-    long, and no longer: the variable is restored when the browser closes (and the
-    ``check --deploy`` tests clear it for themselves, async.E001 would name it)."""
-    path = chromium_path()
+def playwright() -> Iterator[Any]:
+    """Playwright for the session. Its sync API keeps an asyncio loop running in this thread
+    while it lives, so Django's async-safety check must allow the ORM for that long, and no
+    longer: the variable is restored when it stops (and the ``check --deploy`` tests clear it
+    for themselves, async.E001 would name it)."""
+    chromium_path()
     from playwright.sync_api import sync_playwright
 
     with pytest.MonkeyPatch.context() as environment, sync_playwright() as playwright:
         environment.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """One Chromium for the session, checking certificates as browsers do."""
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def insecure_browser(playwright: Any) -> Iterator[Any]:
+    """A Chromium of its own that accepts any certificate, for the tests whose loopback
+    servers speak TLS with a self-signed certificate (``tests/e2e/tls.py``). Never the
+    shared ``browser``: every other test keeps certificate checks."""
+    flags = [*CHROMIUM_FLAGS, "--ignore-certificate-errors"]
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
-"""What browser tests share: signing in, and screenshots at desktop and phone width."""
+"""What browser tests share: signing in, screenshots at desktop and phone width, and what the
+real SDKs' uploads become at the fake Braze."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from connections.delivery.forwarder import output_forward
+from connections.delivery.mapping_service import batches_map
+from connections.models import BrazeOutput, InboundBatch
+from devtools.fakebraze import FakeBraze
 from tests.conftest import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
@@ -26,3 +31,15 @@ def screenshot(page: Any, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str, Any]]]:
+    """What reaches the fake Braze when the output's connection's batches are mapped and sent
+    (the real mapping and forwarding path, run here rather than by a worker)."""
+    before = len(braze.accepted_objects())
+    ids = list(
+        InboundBatch.objects.filter(connection=output.connection).values_list("pk", flat=True)
+    )
+    batches_map(batch_ids=ids)
+    output_forward(output_id=output.pk)
+    return [(o["kind"], o["body"]) for o in braze.accepted_objects()[before:]]

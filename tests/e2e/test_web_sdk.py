@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from connections.delivery.forwarder import output_forward
-from connections.delivery.mapping_service import batches_map
 from connections.identity.models import IdentityRecord
 from connections.models import BrazeOutput, Connection, DeliveryMode, InboundBatch
 from connections.rules import instances
@@ -23,6 +21,7 @@ from devtools.fakebraze import FakeBraze
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY
 from tests.connections.inbound_helpers import Sender
+from tests.e2e.helpers import forwarded
 from tests.services import web_sdk_file
 from tests.stdlib_server import local_server
 
@@ -86,17 +85,6 @@ def site(live_server: Any, connection: Connection) -> Iterator[str]:
 
     with local_server(respond) as (port, _):
         yield f"http://127.0.0.1:{port}"
-
-
-def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str, Any]]]:
-    """What reached the fake Braze for this output's batches (mapped and sent here)."""
-    before = len(braze.accepted_objects())
-    ids = list(
-        InboundBatch.objects.filter(connection=output.connection).values_list("pk", flat=True)
-    )
-    batches_map(batch_ids=ids)
-    output_forward(output_id=output.pk)
-    return [(o["kind"], o["body"]) for o in braze.accepted_objects()[before:]]
 
 
 def test_the_real_web_sdk_arrives_as_the_events_api_would_deliver_it(

@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from connections.crypto import encryption
 from connections.models import Connection, DeliveryMode
 from mapping.output_settings import CommerceMode, OutputSettings, ProductIdSource
 from tests.conftest import add_output
@@ -26,6 +27,16 @@ def braze_kit(client: Client, connection: Connection) -> dict[str, Any]:
     [kit] = document["kitConfigs"]
     assert (kit["moduleId"], kit["name"]) == (28, "Appboy")
     return dict(kit)
+
+
+def test_the_entry_names_the_suffix_the_braze_web_kit_registers_with(
+    client: Client, connection: Connection
+) -> None:
+    """``@mparticle/web-braze-kit`` 4.x registers as "Appboy-v4"; the SDK starts it only for
+    an entry whose name and suffix make that name (the browser test runs the real kit)."""
+    add_output(connection, "web", "web-app-key")
+    kit = braze_kit(client, connection)
+    assert f"{kit['name']}-{kit['suffix']}" == "Appboy-v4"
 
 
 def test_the_kit_starts_with_the_web_outputs_settings(
@@ -116,6 +127,30 @@ def test_a_browser_may_keep_it_for_the_configured_time(
     assert response["Cache-Control"] == "max-age=120"
     assert response["Access-Control-Allow-Origin"] == SITE
     assert config(client, connection, Origin="https://evil.example").status_code == 403
+
+
+def test_a_browser_revalidating_an_unchanged_answer_gets_a_304(
+    client: Client, connection: Connection
+) -> None:
+    add_output(connection, "web", "web-app-key", allowed_origins=SITE)
+    first = config(client, connection, Origin=SITE)
+    again = config(client, connection, Origin=SITE, **{"If-None-Match": first["ETag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again["ETag"] == first["ETag"]
+    assert again["Access-Control-Allow-Origin"] == SITE
+
+
+def test_a_changed_web_output_answers_in_full_to_the_old_etag(
+    client: Client, connection: Connection
+) -> None:
+    output = add_output(connection, "web", "web-app-key", allowed_origins=SITE)
+    first = config(client, connection, Origin=SITE)
+    output.api_key_encrypted = encryption.encrypt("web-app-key-new")
+    output.save()
+    again = config(client, connection, Origin=SITE, **{"If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert again.json()["kitConfigs"][0]["settings"]["apiKey"] == "web-app-key-new"
 
 
 def test_an_unknown_web_key_is_a_401(client: Client, connection: Connection) -> None:

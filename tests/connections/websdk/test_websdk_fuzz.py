@@ -88,3 +88,17 @@ def test_alias_requests_never_answer_5xx(
 def test_uploads_never_answer_5xx(client: Client, connection: Connection, body: bytes) -> None:
     response = post_upload(client, connection.web_key, body)
     assert response.status_code in (202, 400, 413), response.content
+
+
+@FUZZ
+@given(body=st.binary(max_size=300) | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+def test_forwarding_statistics_never_answer_5xx(
+    client: Client, connection: Connection, body: bytes
+) -> None:
+    response = client.generic(
+        "POST",
+        f"/v1/JS/{connection.web_key}/Forwarding",
+        data=body,
+        content_type="application/json",
+    )
+    assert response.status_code in (202, 400, 413), response.content
