@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.tls import Certificate, certificate, tls_proxy
 from tests.services import chromium_path
 
 CHROMIUM_FLAGS = [
@@ -59,3 +61,16 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def tls() -> Iterator[Certificate]:
+    with certificate() as made:
+        yield made
+
+
+@pytest.fixture
+def mpbraze_tls(live_server: Any, tls: Certificate) -> Iterator[str]:
+    """mpbraze behind TLS: ``127.0.0.1:PORT`` (the SDK adds ``https://``)."""
+    with tls_proxy(urlsplit(live_server.url).port or 80, tls.server_context()) as port:
+        yield f"127.0.0.1:{port}"

@@ -27,7 +27,7 @@ from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY
 from tests.connections.inbound_helpers import Sender
 from tests.e2e.helpers import forwarded, sign_in
-from tests.e2e.tls import Certificate, certificate, tls_proxy
+from tests.e2e.tls import Certificate
 from tests.services import web_braze_kit_file, web_sdk_file
 from tests.stdlib_server import local_server
 
@@ -60,19 +60,6 @@ mParticle.init("%(key)s", {
   }
 });
 </script></body></html>"""
-
-
-@pytest.fixture
-def tls() -> Iterator[Certificate]:
-    with certificate() as made:
-        yield made
-
-
-@pytest.fixture
-def mpbraze_tls(live_server: Any, tls: Certificate) -> Iterator[str]:
-    """mpbraze behind TLS: ``127.0.0.1:PORT`` (the SDK adds ``https://``)."""
-    with tls_proxy(urlsplit(live_server.url).port or 80, tls.server_context()) as port:
-        yield f"127.0.0.1:{port}"
 
 
 @pytest.fixture
