@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -81,6 +82,11 @@ def requests_endpoint(request: HttpRequest) -> HttpResponse:
                 "subject_request_type",
                 f"{draft.subject_request_type} requests are not supported by this processor;"
                 " it honours erasure only (see /discovery).",
+            )
+        if draft.callback_urls and not settings.MPBRAZE_DSR_CALLBACK_SECRET:
+            raise DsrInputError(
+                "status_callback_urls",
+                "this installation cannot sign callbacks: MPBRAZE_DSR_CALLBACK_SECRET is not set.",
             )
         created_request, created = dsr_request_create(draft=draft, body=body, user=user)
     except DsrInputError as error:

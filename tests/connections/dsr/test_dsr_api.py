@@ -196,6 +196,16 @@ def test_plain_http_callbacks_reach_only_a_loopback_receiver_in_debug(
     assert answer.status_code == 400
 
 
+def test_callbacks_are_refused_when_no_secret_can_sign_them(
+    controller: ApiClient, settings: Any
+) -> None:
+    settings.MPBRAZE_DSR_CALLBACK_SECRET = ""
+    answer = submit(controller, erasure(status_callback_urls=["https://privacy.example/cb"]))
+    assert answer.status_code == 400
+    assert "MPBRAZE_DSR_CALLBACK_SECRET is not set" in answer.json()["error"]["message"]
+    assert submit(controller, erasure()).status_code == 201
+
+
 def test_acceptance_owes_the_callbacks_a_pending_status(controller: ApiClient) -> None:
     submit(controller, erasure(status_callback_urls=["https://privacy.example/cb"]))
     callback = DataSubjectCallback.objects.get()

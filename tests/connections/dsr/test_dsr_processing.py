@@ -3,6 +3,7 @@ is deleted here, retries and refusals, the forwarder's guard, callbacks and REST
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from devtools.fakebraze import FakeBraze
 from mapping.models import MappingIssue
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
 from tests.connections.dsr.helpers import erasure
-from tests.connections.hooks_helpers import Receiver, receiver
+from tests.connections.hooks_helpers import receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def queue(output: BrazeOutput, batch: InboundBatch, user: str, names: list[str])
 
 
 def accept(body: dict[str, Any], user: User | None = None) -> DataSubjectRequest:
-    draft, parsed = dsr_body_parse(__import__("json").dumps(body).encode())
+    draft, parsed = dsr_body_parse(json.dumps(body).encode())
     request, _ = dsr_request_create(draft=draft, body=parsed, user=user)
     return request
 
@@ -177,6 +178,7 @@ def test_a_5xx_is_tried_again_later_and_then_completes(
     braze.set_faults(next_statuses=[503])
     waiting = run(accept(erasure()))
     assert waiting.status == "in_progress"
+    assert waiting.next_attempt_at is not None
     assert waiting.next_attempt_at > timezone.now()
     assert Delivery.objects.filter(user_key="cust-1").count() == 2  # nothing erased yet
     assert run(waiting).status == "completed"
