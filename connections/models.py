@@ -229,6 +229,7 @@ from connections.delivery.models import (  # noqa: E402
     ForwardSchedule,
     InboundBatch,
 )
+from connections.dsr.models import DataSubjectCallback, DataSubjectRequest  # noqa: E402
 from connections.hooks.models import (  # noqa: E402
     HookAttempt,
     HookDelivery,
@@ -246,6 +247,8 @@ __all__ = [
     "Connection",
     "ConnectivityCheck",
     "ConnectivityStep",
+    "DataSubjectCallback",
+    "DataSubjectRequest",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryMode",

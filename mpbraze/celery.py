@@ -81,6 +81,7 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(
     [
         "connections.delivery",
+        "connections.dsr",
         "connections.connectivity",
         "connections.audit",
         "connections.hooks",

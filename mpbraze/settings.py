@@ -8,6 +8,7 @@ refuses to start without ``SECRET_KEY`` and ``MPBRAZE_ENCRYPTION_KEYS``.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import secrets
@@ -49,6 +50,10 @@ def _development_secrets() -> dict[str, str]:
             f"MPBRAZE_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
         )
         path.chmod(0o600)
+    if "MPBRAZE_DSR_CALLBACK_SECRET=" not in path.read_text():  # a file from before erasures
+        with path.open("a") as secrets_file:
+            key = base64.b64encode(secrets.token_bytes(32)).decode()
+            secrets_file.write(f"MPBRAZE_DSR_CALLBACK_SECRET=whsec_{key}\n")
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
 
@@ -354,6 +359,7 @@ CELERY_BEAT_SCHEDULE = {
     "hooks-sweep": {"task": "mpbraze.hooks_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
     "replay-runs-sweep": {"task": "mpbraze.replay_runs_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
     "worker-heartbeat": {"task": "mpbraze.worker_heartbeat", "schedule": MPBRAZE_SWEEP_SECONDS},
+    "dsr-sweep": {"task": "mpbraze.dsr_sweep", "schedule": MPBRAZE_SWEEP_SECONDS},
 }
 
 # Inbound API (docs/api.md "Inbound API").
@@ -381,6 +387,18 @@ MPBRAZE_HOOK_DISABLE_AFTER_HOURS = env.float("MPBRAZE_HOOK_DISABLE_AFTER_HOURS",
 MPBRAZE_PUBLIC_URL = env.str(
     "MPBRAZE_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
+
+# Erasure (docs/erasure.md): the Standard Webhooks secret (whsec_…) that signs OpenDSR status
+# callbacks; generated into .local/dev-secrets.env in development. Without it (DEBUG off), a
+# request naming status_callback_urls is refused.
+MPBRAZE_DSR_CALLBACK_SECRET = env.str("MPBRAZE_DSR_CALLBACK_SECRET", default="") or (
+    _development_secrets().get("MPBRAZE_DSR_CALLBACK_SECRET", "") if DEBUG else ""
+)
+# Braze's user-data endpoints (/users/delete, /users/identify, …) share 20,000 requests a
+# minute, a bucket of the shared limiter apart from /users/track's.
+MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = env.str(
+    "MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT", default="20000/60"
+)
 
 # Delivery (docs/architecture.md "Delivery rules"). Read through connections.delivery.tuning,
 # never getattr with a default.

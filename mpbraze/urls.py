@@ -32,6 +32,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("opendsr/v3/", include("connections.dsr.urls")),
     re_path(r"^api/", api_not_found),
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -15,6 +15,7 @@ class ApiToken(models.Model):
         READ = "read", "Read"
         WRITE = "write", "Write (change configuration)"
         REPLAY = "replay", "Replay and discard failed sends"
+        DSR = "dsr", "Data subject requests (OpenDSR erasure)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"

@@ -26,6 +26,7 @@ from connections.delivery.models import Delivery
 from connections.delivery.outcomes import RowsAt
 from connections.delivery.sender import Planned, Sender, rows_of, workspace_of
 from connections.delivery.tuning import delivery_config
+from connections.dsr import guard
 from connections.models import BrazeOutput, Connection
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.requests import LIMITS, TrackRequest, build_track_requests
@@ -240,6 +241,8 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     of a claim takes the next claim while its requests are in flight."""
     ready = _acquire_tokens(sender, wave)
     rows = rows_of(ready)
+    if _erased_meanwhile(sender, rows):
+        return
     if ready and not _keep_lease(sender, rows):
         outbox.outbox_release(rows=rows)
         sender.run_again_after(0.0)
@@ -261,6 +264,18 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
         halves += answers.answered(sender, [(*in_flight[f], f.result()) for f in done])
     for rows in halves:  # a request refused whole: bisected until the bad objects stand alone
         send_rows(sender, rows)
+
+
+def _erased_meanwhile(sender: Sender, rows: list[Delivery]) -> bool:
+    """Checked last, just before the requests are recorded and sent: rows of a subject whose
+    erasure was accepted meanwhile are deleted, never sent, and the wave's other rows go back
+    to the queue to be packed again without them (docs/erasure.md)."""
+    kept = guard.erased_rows_drop(rows)
+    if len(kept) == len(rows):
+        return False
+    outbox.outbox_release(rows=kept)
+    sender.run_again_after(0.0)
+    return True
 
 
 def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:

@@ -17,6 +17,8 @@ CONNECTION_UPDATED = "connection.updated"
 DELIVERY_DEAD_LETTERED = "delivery.dead_lettered"
 DELIVERY_REJECTED = "delivery.rejected"
 MAPPING_ISSUE_DETECTED = "mapping.issue_detected"
+DSR_COMPLETED = "dsr.completed"
+DSR_FAILED = "dsr.failed"
 
 EVENTS = [
     CONNECTION_TEST_FAILED,
@@ -27,6 +29,8 @@ EVENTS = [
     DELIVERY_DEAD_LETTERED,
     DELIVERY_REJECTED,
     MAPPING_ISSUE_DETECTED,
+    DSR_COMPLETED,
+    DSR_FAILED,
 ]
 DESCRIPTIONS = {
     CONNECTION_TEST_FAILED: "A connectivity check of an output failed.",
@@ -37,6 +41,8 @@ DESCRIPTIONS = {
     DELIVERY_DEAD_LETTERED: "Rows ran out of retries (counted per connection per minute).",
     DELIVERY_REJECTED: "Braze refused rows for what they hold (per connection per minute).",
     MAPPING_ISSUE_DETECTED: "Data that could not be sent as it came was seen for the first time.",
+    DSR_COMPLETED: "An erasure (OpenDSR) finished: deleted at Braze and here (counts only).",
+    DSR_FAILED: "An erasure (OpenDSR) failed; the reason says why.",
 }
 CHOICES = [(name, name) for name in EVENTS]
 

@@ -31,6 +31,11 @@ class FakeBrazeControl:
         result: list[dict[str, Any]] = self._get("accepted", params)["accepted"]
         return result
 
+    def deleted_users(self, kind: str | None = None) -> list[dict[str, Any]]:
+        params = {"kind": kind} if kind else {}
+        result: list[dict[str, Any]] = self._get("deleted", params)["deleted"]
+        return result
+
     def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._get("requests")["requests"]
         return result

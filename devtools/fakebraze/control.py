@@ -40,6 +40,10 @@ def list_requests(state: FakeBrazeState, request: IncomingRequest) -> dict[str, 
     return {"requests": state.recorder.requests()}
 
 
+def list_deleted(state: FakeBrazeState, request: IncomingRequest) -> dict[str, Any]:
+    return {"deleted": state.deletions.deleted(request.query.get("kind"))}
+
+
 def list_accepted(state: FakeBrazeState, request: IncomingRequest) -> dict[str, Any]:
     return {"accepted": state.recorder.accepted(request.query.get("kind"))}
 
@@ -102,6 +106,7 @@ def set_limits(state: FakeBrazeState, request: IncomingRequest) -> dict[str, Any
 ROUTES: dict[tuple[str, str], Action] = {
     ("GET", "/_fake/requests"): list_requests,
     ("GET", "/_fake/accepted"): list_accepted,
+    ("GET", "/_fake/deleted"): list_deleted,
     ("POST", "/_fake/reset"): reset,
     ("GET", "/_fake/faults"): get_faults,
     ("POST", "/_fake/faults"): set_faults,

@@ -43,7 +43,7 @@ class KeyRing:
         self._keys = dict(keys)
         self._lock = threading.Lock()
 
-    def authorize(self, header: str | None) -> AuthOutcome:
+    def authorize(self, header: str | None, permission: str = TRACK_PERMISSION) -> AuthOutcome:
         key = bearer_key(header)
         if key is None:
             return AuthOutcome(None, 401, MALFORMED_HEADER)
@@ -51,7 +51,7 @@ class KeyRing:
             permissions = self._keys.get(key)
         if permissions is None:
             return AuthOutcome(key, 401, INVALID_KEY)
-        if TRACK_PERMISSION not in permissions:
+        if permission not in permissions:
             return AuthOutcome(key, 403, ACCESS_DENIED)
         return AuthOutcome(key)
 

@@ -96,6 +96,10 @@ class FakeBraze:
         """Every object accepted so far: ``{"request", "kind", "index", "body"}``."""
         return self.state.recorder.accepted(kind)
 
+    def deleted_users(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every id ``/users/delete`` queued: ``{"request", "kind", "id"}``."""
+        return self.state.deletions.deleted(kind)
+
     def requests(self) -> list[dict[str, Any]]:
         return self.state.recorder.requests()
 

@@ -10,6 +10,7 @@ from devtools.fakebraze.faults import FaultInjector
 from devtools.fakebraze.keys import KeyRing
 from devtools.fakebraze.ratelimit import RateLimiter
 from devtools.fakebraze.recorder import Recorder
+from devtools.fakebraze.users_delete import DeletionLog, user_data_limiter
 
 
 class FakeBrazeState:
@@ -20,6 +21,8 @@ class FakeBrazeState:
         self.limiter = RateLimiter(config.rate_limit)
         self.faults = FaultInjector(config.faults, config.seed)
         self.recorder = Recorder()
+        self.deletions = DeletionLog()
+        self.user_data_limiter = user_data_limiter(config.rate_limit.style)
         self.batch_mode = config.batch_mode
         self.max_body_bytes = config.max_body_bytes
         self.verbose = verbose
@@ -49,3 +52,5 @@ class FakeBrazeState:
         """Forget recordings and refill every rate-limit bucket."""
         self.recorder.clear()
         self.limiter.reset()
+        self.deletions.clear()
+        self.user_data_limiter.reset()

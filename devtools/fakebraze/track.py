@@ -12,6 +12,7 @@ from devtools.fakebraze.faults import FaultAction, FaultDraw
 from devtools.fakebraze.keys import AuthOutcome, fingerprint
 from devtools.fakebraze.recorder import RequestRecord
 from devtools.fakebraze.state import FakeBrazeState
+from devtools.fakebraze.users_delete import DELETE_PATH, handle_users_delete
 from devtools.fakebraze.validation import KINDS, split_arrays, validate_track
 from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
@@ -31,6 +32,8 @@ def handle_braze(state: FakeBrazeState, request: IncomingRequest) -> Reply:
 
 
 def _route(state: FakeBrazeState, request: IncomingRequest, record: RequestRecord) -> Reply:
+    if request.path == DELETE_PATH:
+        return handle_users_delete(state, request, record)
     if request.path != TRACK_PATH:
         return message(404)
     if request.method != "POST":

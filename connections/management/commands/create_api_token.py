@@ -12,11 +12,11 @@ from connections.api.tokens import TokenError, api_token_create, expiry_parse
 
 
 class Command(BaseCommand):
-    help = "Create an API token for USER with the given scopes (read, write, replay)."
+    help = "Create an API token for USER with the given scopes (read, write, replay, dsr)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--scope", required=True, help="comma-separated: read,write,replay")
+        parser.add_argument("--scope", required=True, help="comma-separated: read,write,replay,dsr")
         parser.add_argument("--expires", help="30d or 12h from now (default: never)")
         parser.add_argument("--name", default="", help="what the token is for")
 
