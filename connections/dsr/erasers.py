@@ -19,6 +19,7 @@ from django.db.models import Q
 from connections.audit.models import FailureGroup
 from connections.delivery.models import Delivery, InboundBatch
 from connections.dsr.resolve import Subject
+from connections.identity.models import IdentityAlias
 from mapping.models import MappingIssue
 
 
@@ -64,6 +65,16 @@ def stored_batches(subject: Subject) -> int:
     return int(deleted)
 
 
+def identity_aliases(subject: Subject) -> int:
+    """The Web SDK's alias requests naming any of the subject's MPIDs."""
+    mpids = subject.mpids
+    aliases = IdentityAlias.objects.filter(connection=subject.connection).filter(
+        Q(source_mpid__in=mpids) | Q(destination_mpid__in=mpids)
+    )
+    deleted, _ = aliases.delete()
+    return int(deleted)
+
+
 def mapping_issue_samples(subject: Subject) -> int:
     """Mapping issues keep counts; a sample that names the subject is cleared."""
     cleared = 0
@@ -94,6 +105,7 @@ ERASERS: list[Eraser] = [
     Eraser("outbox rows", outbox_rows),
     Eraser("stored batches", stored_batches),
     keyed_rows("connections.IdentityRecord", mpid="mpid"),
+    Eraser("identity aliases", identity_aliases),
     Eraser("mapping issue samples", mapping_issue_samples),
     Eraser("failure group samples", failure_group_samples),
 ]

@@ -1,7 +1,8 @@
 """Who the subject is on one connection: their MPIDs, every identity their batches carried,
 their stored batches and identity records, and the Braze ids the Server output keys them by.
 
-Starts from what the request names, looks in the identity store and in the batches (a batch
+Starts from what the request names, looks in the identity store (with the Web SDK's aliases of
+anonymous users to known ones) and in the batches (a batch
 is one user's), then once more in the batches of every MPID found, so an email given for a
 user whose customer id arrived in another batch still finds that customer id.
 """
@@ -17,7 +18,7 @@ from django.db.models import Q
 
 from connections.delivery.models import InboundBatch
 from connections.dsr.identities import KINDS, MPID, mpid_parse
-from connections.identity.models import IdentityRecord
+from connections.identity.models import IdentityAlias, IdentityRecord
 from connections.models import BrazeOutput, Connection
 from mapping.identity import ALIAS_LABEL
 from mapping.output_settings import AnonymousUsers, ExternalIdentityType
@@ -53,6 +54,7 @@ def subject_resolve(*, connection: Connection, given: Iterable[Identity]) -> Sub
     subject.identities = {(k, v) for k, v in given if k != MPID}
     subject.mpids = {m for k, v in given if k == MPID and (m := mpid_parse(v)) is not None}
     subject.mpids |= _stored_mpids(connection, subject.identities)
+    subject.mpids |= _aliased_mpids(connection, subject.mpids)
     _absorb(subject, _batches(connection, subject.mpids, subject.identities))
     _absorb(subject, _batches(connection, subject.mpids, set()))
     _braze_ids(subject, connection.outputs.filter(platform="server").first())
@@ -65,6 +67,17 @@ def _stored_mpids(connection: Connection, identities: set[Identity]) -> set[int]
     wanted = [Q(identity_type=KINDS[k].store_type, value=v) for k, v in identities if k in KINDS]
     records = IdentityRecord.objects.filter(connection=connection).filter(reduce(or_, wanted))
     return set(records.values_list("mpid", flat=True))
+
+
+def _aliased_mpids(connection: Connection, mpids: set[int]) -> set[int]:
+    """The users the Web SDK aliased to or from these: the anonymous MPID a visitor had
+    before logging in is the same person."""
+    if not mpids:
+        return set()
+    pairs = IdentityAlias.objects.filter(connection=connection).filter(
+        Q(source_mpid__in=mpids) | Q(destination_mpid__in=mpids)
+    )
+    return {mpid for pair in pairs.values_list("source_mpid", "destination_mpid") for mpid in pair}
 
 
 def _batches(

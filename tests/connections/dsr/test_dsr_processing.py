@@ -28,7 +28,7 @@ from connections.dsr.parsing import dsr_body_parse
 from connections.dsr.services import dsr_request_create
 from connections.hooks.models import HookEvent
 from connections.hooks.services import hook_subscription_create
-from connections.identity.models import IdentityRecord
+from connections.identity.models import IdentityAlias, IdentityRecord
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
 from devtools.fakebraze import FakeBraze
 from mapping.models import MappingIssue
@@ -132,6 +132,35 @@ def test_an_erasure_deletes_the_subject_at_braze_and_every_row_here(
     assert result["braze_deleted"] == 1
     assert result["erased_here"]["outbox rows"] == 2
     assert (done.identities, done.keys, done.results["identities_given"]) == ([], {}, 1)
+
+
+def test_an_erasure_finds_the_anonymous_user_the_web_sdk_aliased_to_the_subject(
+    output: BrazeOutput, braze: FakeBraze, two_users: tuple[InboundBatch, InboundBatch]
+) -> None:
+    connection = output.connection
+    before_login = user_batch(connection, 333)  # the visitor's anonymous events
+    queue(output, before_login, "333", ["Browsed"])
+    IdentityRecord.objects.create(
+        connection=connection, identity_type="customerid", value="cust-1", mpid=111
+    )
+    IdentityRecord.objects.create(
+        connection=connection, identity_type="device_application_stamp", value="d-1", mpid=333
+    )
+    window = {"starts_at": timezone.now(), "ends_at": timezone.now()}
+    IdentityAlias.objects.create(
+        connection=connection, request_id="r-1", source_mpid=333, destination_mpid=111, **window
+    )
+    IdentityAlias.objects.create(
+        connection=connection, request_id="r-2", source_mpid=444, destination_mpid=222, **window
+    )
+    done = run(accept(erasure()))
+
+    assert done.status == "completed", done.status_reason
+    assert list(InboundBatch.objects.values_list("payload__mpid", flat=True)) == [222]
+    assert list(Delivery.objects.values_list("user_key", flat=True)) == ["cust-2"]
+    assert not IdentityRecord.objects.exists()
+    assert list(IdentityAlias.objects.values_list("request_id", flat=True)) == ["r-2"]
+    assert done.results[str(connection.pk)]["erased_here"]["identity aliases"] == 1
 
 
 def test_an_anonymous_user_is_deleted_by_their_user_alias(

@@ -16,7 +16,7 @@ def grant_data_subject_requests(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0024_delivery_mode'),
+        ('connections', '0025_identity_aliases'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
