@@ -30,12 +30,13 @@ _K = IssueKind
 
 
 def batch_attribute_fields(batch: dict[str, Any], state: BatchState) -> dict[str, Any]:
-    """Fields of the batch-level attributes object: email, profile attributes, deletions."""
+    """Fields of the batch-level attributes object: email, the batch's own user attributes
+    and deletions. They go whatever "Include enriched user attributes" says: the setting
+    decides whether the user's stored profile travels with them (``mapping.profile``)."""
     fields: dict[str, Any] = {}
     if state.user.email is not None:
         fields["email"] = state.user.email
-    if state.plan.settings.include_enriched_user_attributes:
-        _apply_user_attributes(batch.get("user_attributes"), fields, state)
+    _apply_user_attributes(batch.get("user_attributes"), fields, state)
     _apply_deletions(batch.get("deleted_user_attributes"), fields, state)
     return fields
 
