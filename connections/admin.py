@@ -131,4 +131,5 @@ import connections.api.admin  # noqa: E402
 import connections.audit.admin  # noqa: E402
 import connections.connectivity.admin  # noqa: E402
 import connections.delivery.admin  # noqa: E402
-import connections.hooks.admin  # noqa: E402, F401
+import connections.hooks.admin  # noqa: E402
+import connections.profiles.admin  # noqa: E402, F401

@@ -63,3 +63,32 @@ def test_with_enrichment_off_the_batch_s_own_attributes_still_reach_braze(
 
     bodies = attribute_bodies(braze, 2)
     assert bodies == [{"external_id": "customer-7", "plan": "pro", "home_city": "Oslo"}]
+
+
+@pytest.mark.parametrize(
+    ("enriched", "second"),
+    [
+        (True, {"external_id": "customer-7", "plan": "pro", "home_city": "Oslo", "seen": "yes"}),
+        (False, {"external_id": "customer-7", "seen": "yes"}),
+    ],
+    ids=["enriched_the_profile_travels_again", "not_enriched_only_the_batch_s_own"],
+)
+def test_an_attribute_of_batch_1_reaches_braze_with_batch_2_that_omits_it_only_when_enriched(
+    start_worker: Start,
+    braze: FakeBraze,
+    sdk_client: Callable[[str, str], Any],
+    enriched: bool,
+    second: dict[str, Any],
+) -> None:
+    connection, api = pipeline(braze, sdk_client, enriched=enriched)
+    start_worker()
+
+    api.upload_events(sdk_batch({"plan": "pro", "$City": "Oslo"}, "Played"))
+    first = attribute_bodies(braze, 2)
+    api.upload_events(sdk_batch({"seen": "yes"}, "Paused"))
+
+    assert first == [{"external_id": "customer-7", "plan": "pro", "home_city": "Oslo"}]
+    assert attribute_bodies(braze, 4) == [first[0], second]
+    stored = connection.user_profiles.get()
+    assert (stored.mpid, stored.external_id) == (MPID, "customer-7")
+    assert stored.attributes == {"plan": "pro", "home_city": "Oslo", "seen": "yes"}
