@@ -132,4 +132,5 @@ import connections.audit.admin  # noqa: E402
 import connections.connectivity.admin  # noqa: E402
 import connections.delivery.admin  # noqa: E402
 import connections.dsr.admin  # noqa: E402
-import connections.hooks.admin  # noqa: E402, F401
+import connections.hooks.admin  # noqa: E402
+import connections.profiles.admin  # noqa: E402, F401

@@ -239,6 +239,7 @@ from connections.hooks.models import (  # noqa: E402
 )
 from connections.identity.models import IdentityRecord  # noqa: E402
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
+from connections.profiles.models import UserProfile  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
@@ -264,6 +265,7 @@ __all__ = [
     "InboundBatch",
     "Platform",
     "ReplayRun",
+    "UserProfile",
     "WorkerHeartbeat",
     "platform_order",
 ]

@@ -30,13 +30,13 @@ _K = IssueKind
 
 
 def batch_attribute_fields(batch: dict[str, Any], state: BatchState) -> dict[str, Any]:
-    """Fields of the batch-level attributes object: email, profile attributes, deletions."""
+    """The batch's own user attributes and deletions, for its batch-level attributes object.
+    They go whatever "Include enriched user attributes" says: the setting decides whether
+    the user's stored profile travels with them (``mapping.profile``)."""
     fields: dict[str, Any] = {}
-    if state.user.email is not None:
-        fields["email"] = state.user.email
-    if state.plan.settings.include_enriched_user_attributes:
-        _apply_user_attributes(batch.get("user_attributes"), fields, state)
+    _apply_user_attributes(batch.get("user_attributes"), fields, state)
     _apply_deletions(batch.get("deleted_user_attributes"), fields, state)
+    state.record_changes(fields)
     return fields
 
 
@@ -52,6 +52,7 @@ def map_attribute_change(data: dict[str, Any], state: BatchState) -> None:
     else:
         set_attribute(fields, key, data.get("new"), state, CHANGE_PATH)
     if fields:
+        state.record_changes(fields)
         state.emit(ObjectKind.ATTRIBUTES, {**state.user.attribute_ids, **fields})
 
 

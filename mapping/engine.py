@@ -21,7 +21,15 @@ from mapping.events import (
 from mapping.identity import resolve_user
 from mapping.issues import IssueAction, IssueKind
 from mapping.messaging import map_opt_out, map_push_registration
-from mapping.objects import MappingContext, MappingResult, ObjectKind
+from mapping.objects import (
+    BrazeObject,
+    MappingContext,
+    MappingResult,
+    ObjectKind,
+    Profile,
+    ProfileInput,
+)
+from mapping.profile import enriched_fields, profile_apply
 from mapping.rules import MAX_STRING_LENGTH
 from mapping.shape import validate_batch_shape
 from mapping.state import BatchState
@@ -60,8 +68,15 @@ NOT_FORWARDED: Final = frozenset(
 )
 
 
-def map_batch(batch: Any, context: MappingContext) -> MappingResult:
-    """Map one parsed mParticle batch for one Braze output."""
+def map_batch(
+    batch: Any, context: MappingContext, profile: ProfileInput | None = None
+) -> MappingResult:
+    """Map one parsed mParticle batch for one Braze output.
+
+    With ``profile`` (the user's stored profile, ``mapping.profile``), the result carries the
+    profile after this batch, and with "Include enriched user attributes" on, the batch's
+    attributes object carries the stored attributes too.
+    """
     state = BatchState(context)
     if type(batch) is not dict:
         state.issue(IssueKind.MALFORMED_EVENT, "$", batch, IssueAction.DROPPED_OBJECT)
@@ -71,16 +86,31 @@ def map_batch(batch: Any, context: MappingContext) -> MappingResult:
         return _result(state)
     state.user = user
     state.batch_time_ms = millis(batch.get("timestamp_unixtime_ms"))
-    _map_batch_attributes(batch, state)
+    if profile is not None:
+        state.changes = []
+    own = batch_attribute_fields(batch, state)
     _map_events(batch.get("events"), state)
-    return _result(state)
+    state.event_index = state.event_id = None
+    _emit_batch_attributes(own, state, profile)
+    if profile is None or state.changes is None:
+        return _result(state)
+    return _result(state, profile_apply(profile, state.changes, state))
 
 
-def _map_batch_attributes(batch: dict[str, Any], state: BatchState) -> None:
-    fields = batch_attribute_fields(batch, state)
+def _emit_batch_attributes(
+    own: dict[str, Any], state: BatchState, profile: ProfileInput | None
+) -> None:
+    """The batch-level attributes object, first of the batch's objects (built last, once the
+    change events have said which attributes they carry themselves)."""
+    if profile is not None and state.plan.settings.include_enriched_user_attributes:
+        touched = {name for name, _value in state.changes or ()}
+        own = enriched_fields(profile.stored, own, touched, state)
+    user = state.user
+    fields = {"email": user.email, **own} if user.email is not None else own
     # An alias-only profile must be created by an attributes object before events can land.
-    if fields or "_update_existing_only" in state.user.attribute_ids:
-        state.emit(ObjectKind.ATTRIBUTES, {**state.user.attribute_ids, **fields})
+    if fields or "_update_existing_only" in user.attribute_ids:
+        body = {**user.attribute_ids, **fields}
+        state.objects.insert(0, BrazeObject(ObjectKind.ATTRIBUTES, body, None, None, user.key))
 
 
 def _map_events(events: object, state: BatchState) -> None:
@@ -117,5 +147,5 @@ def _map_event(event: object, state: BatchState) -> None:
         state.issue(IssueKind.UNSUPPORTED_EVENT_TYPE, path, event_type, IssueAction.SKIPPED_EVENT)
 
 
-def _result(state: BatchState) -> MappingResult:
-    return MappingResult(tuple(state.objects), tuple(state.issues), tuple(state.skipped))
+def _result(state: BatchState, profile: Profile | None = None) -> MappingResult:
+    return MappingResult(tuple(state.objects), tuple(state.issues), tuple(state.skipped), profile)

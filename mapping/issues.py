@@ -36,6 +36,7 @@ class IssueKind(StrEnum):
     NON_FINITE_NUMBER = "non_finite_number"
     MISSING_APP_ID = "missing_app_id"
     OBJECT_TOO_LARGE = "object_too_large"
+    PROFILE_FULL = "profile_full"
 
     @property
     def label(self) -> str:
@@ -62,6 +63,7 @@ ISSUE_KIND_LABELS: dict[IssueKind, str] = {
     IssueKind.NON_FINITE_NUMBER: "NaN or infinite number",
     IssueKind.MISSING_APP_ID: "No app identifier for the platform",
     IssueKind.OBJECT_TOO_LARGE: "Object larger than 100 KB",
+    IssueKind.PROFILE_FULL: "User profile at its size limit",
 }
 
 
@@ -71,6 +73,7 @@ class IssueAction(StrEnum):
     TRUNCATED = "truncated"
     COERCED = "coerced"
     SKIPPED_EVENT = "skipped_event"
+    NOT_KEPT = "not_kept"
 
     @property
     def label(self) -> str:
@@ -83,6 +86,7 @@ ISSUE_ACTION_LABELS: dict[IssueAction, str] = {
     IssueAction.TRUNCATED: "Truncated",
     IssueAction.COERCED: "Coerced",
     IssueAction.SKIPPED_EVENT: "Skipped the event",
+    IssueAction.NOT_KEPT: "Sent, not kept in the user's profile",
 }
 
 

@@ -42,6 +42,37 @@ class MappingContext:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileLimits:
+    """How much of a user's profile is kept (``MPBRAZE_PROFILE_MAX_*``): attributes past either
+    bound are still sent with their batch, not kept for the next ones (a mapping issue)."""
+
+    max_attributes: int = 100
+    max_bytes: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A user's attributes as Braze holds them after every batch applied so far.
+
+    ``attributes``: Braze name → value as sent (an unset attribute is absent, never None).
+    ``stamps``: Braze name → the arrival order (batch id) of the batch that last set or removed
+    it. A removed name keeps its stamp, so an older batch mapped later cannot bring it back.
+    """
+
+    attributes: dict[str, Any] = field(default_factory=dict)
+    stamps: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileInput:
+    """The stored profile of the batch's user and where the batch stands in arrival order."""
+
+    stored: Profile
+    order: int
+    limits: ProfileLimits = ProfileLimits()
+
+
+@dataclass(frozen=True, slots=True)
 class BrazeObject:
     """One attributes, event or purchase object, tagged with where it came from.
 
@@ -70,6 +101,9 @@ class MappingResult:
     objects: tuple[BrazeObject, ...]
     issues: tuple[Issue, ...]
     skipped: tuple[Skipped, ...]
+    # The user's profile after this batch, when the caller passed one in and the batch had a
+    # user to send for; None otherwise (nothing to store).
+    profile: Profile | None = None
 
     @property
     def filtered_count(self) -> int:

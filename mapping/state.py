@@ -67,6 +67,7 @@ class BatchState:
 
     __slots__ = (
         "batch_time_ms",
+        "changes",
         "context",
         "event_id",
         "event_index",
@@ -87,6 +88,13 @@ class BatchState:
         self.event_index: int | None = None
         self.event_id: str | None = None
         self.batch_time_ms: int | None = None
+        # The attributes this batch sets or removes, in order (None = removed), for the user's
+        # profile; None when the caller keeps no profile, so the hot path records nothing.
+        self.changes: list[tuple[str, Any]] | None = None
+
+    def record_changes(self, fields: dict[str, Any]) -> None:
+        if self.changes is not None:
+            self.changes.extend(fields.items())
 
     def issue(self, kind: IssueKind, path: str, value: object, action: IssueAction) -> None:
         record = Issue(kind, bounded_path(path), example_of(value), action, self.event_index)

@@ -452,6 +452,15 @@ if MPBRAZE_BATCH_RETENTION_DAYS < MPBRAZE_DEDUP_WINDOW_DAYS:
         f" MPBRAZE_DEDUP_WINDOW_DAYS ({MPBRAZE_DEDUP_WINDOW_DAYS:g}): a batch deleted within the"
         " window would be accepted again when repeated."
     )
+# User profiles (connections.profiles): what is kept of a user's attributes between batches
+# for "Include enriched user attributes", and how long a user nobody sent data for is kept.
+MPBRAZE_PROFILE_MAX_ATTRIBUTES = env.int("MPBRAZE_PROFILE_MAX_ATTRIBUTES", default=100)
+MPBRAZE_PROFILE_MAX_BYTES = env.int("MPBRAZE_PROFILE_MAX_BYTES", default=50_000)
+MPBRAZE_PROFILE_RETENTION_DAYS = env.float("MPBRAZE_PROFILE_RETENTION_DAYS", default=90.0)
+if MPBRAZE_PROFILE_MAX_ATTRIBUTES < 1 or MPBRAZE_PROFILE_MAX_BYTES < 1:
+    raise ImproperlyConfigured(
+        "MPBRAZE_PROFILE_MAX_ATTRIBUTES and MPBRAZE_PROFILE_MAX_BYTES must be at least 1."
+    )
 MPBRAZE_MAPPING_GRACE_SECONDS = env.float("MPBRAZE_MAPPING_GRACE_SECONDS", default=60.0)
 # A batch whose mapping fails (or kills its worker) this many times is marked failed.
 MPBRAZE_MAPPING_MAX_ATTEMPTS = env.int("MPBRAZE_MAPPING_MAX_ATTEMPTS", default=5)

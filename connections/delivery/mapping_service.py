@@ -25,6 +25,7 @@ from connections.delivery.tuning import delivery_config
 from connections.hooks import emit as hooks
 from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
+from connections.profiles.wave import ProfileWave
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
@@ -146,23 +147,26 @@ def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
             .order_by("pk")
         )
         contexts: dict[int, tuple[BrazeOutput, MappingContext] | None] = {}
+        for connection_id in {batch.connection_id for batch in batches}:
+            contexts[connection_id] = _server_context(connection_id)
+        profiles = _profiles(batches, contexts)
         rows: list[Delivery] = []
         waiting: list[int] = []
         now = timezone.now()
         for batch in batches:
             if batch.map_attempts > max_attempts:
                 continue  # counted past the cap: the failure path marks it
-            if batch.connection_id not in contexts:
-                contexts[batch.connection_id] = _server_context(batch.connection_id)
             found = contexts[batch.connection_id]
             if found is None:
                 waiting.append(batch.pk)
                 continue
             output, context = found
-            rows += _mapped_rows(batch, output, replace(context, now=batch.received_at), now)
+            context = replace(context, now=batch.received_at)
+            rows += _mapped_rows(batch, output, context, now, profiles)
             done.outputs.add(output.pk)
             done.mapped += 1
         outbox_rows_insert(rows)
+        profiles.save(now=now)
         mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]
         InboundBatch.objects.filter(pk__in=mapped).update(
             status=InboundBatch.Status.MAPPED, mapped_at=now, error=""
@@ -173,6 +177,17 @@ def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
             map_attempts=F("map_attempts") - 1,
         )
     return done
+
+
+def _profiles(
+    batches: Sequence[InboundBatch], contexts: dict[int, tuple[BrazeOutput, MappingContext] | None]
+) -> ProfileWave:
+    """The stored profiles of the users of these batches, in one query."""
+    return ProfileWave.load(
+        (batch.pk, batch.connection_id, batch.payload, found[1])
+        for batch in batches
+        if (found := contexts[batch.connection_id]) is not None
+    )
 
 
 def outbox_rows_insert(rows: Sequence[Delivery]) -> None:
@@ -300,8 +315,10 @@ def _wait_for_server_output(batch: InboundBatch) -> None:
 def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
     now = timezone.now()
     context = output_mapping_context(output, now=batch.received_at)
-    rows = _mapped_rows(batch, output, context, now)
+    profiles = ProfileWave.load([(batch.pk, batch.connection_id, batch.payload, context)])
+    rows = _mapped_rows(batch, output, context, now, profiles)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    profiles.save(now=now)
     batch.status = InboundBatch.Status.MAPPED
     batch.mapped_at = now
     batch.error = ""
@@ -310,10 +327,16 @@ def _map_into_outbox(batch: InboundBatch, output: BrazeOutput) -> int:
 
 
 def _mapped_rows(
-    batch: InboundBatch, output: BrazeOutput, context: MappingContext, now: datetime
+    batch: InboundBatch,
+    output: BrazeOutput,
+    context: MappingContext,
+    now: datetime,
+    profiles: ProfileWave,
 ) -> list[Delivery]:
-    """The batch's outbox rows (not yet saved); its mapping issues recorded."""
-    result = map_batch(batch.payload, context)
+    """The batch's outbox rows (not yet saved); its mapping issues recorded, its user's
+    profile updated in ``profiles`` (saved by the caller, once per wave)."""
+    result = map_batch(batch.payload, context, profiles.input_for(batch.pk))
+    profiles.keep(batch.pk, result.profile)
     mapping_issues_record(
         connection_id=batch.connection_id,
         output_id=output.pk,

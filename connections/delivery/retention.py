@@ -3,8 +3,9 @@
 The beat task ``mpbraze.retention_prune`` forgets, each after its own period (``.env.example``):
 sent rows, discarded rows, HTTP attempts, the sample events of mapping issues, stored
 inbound batches, finished REST hook deliveries and their events
-(``connections.hooks.retention``), and anonymous devices of the identity store
-(``connections.identity.retention``). Failed outbox rows (dead, rejected) are never pruned,
+(``connections.hooks.retention``), anonymous devices of the identity store
+(``connections.identity.retention``) and the profiles of users gone quiet
+(``connections.profiles.retention``). Failed outbox rows (dead, rejected) are never pruned,
 whatever their age, and neither are their attempts nor their batch: they wait for an auditor
 to replay or discard them.
 
@@ -38,6 +39,8 @@ from connections.hooks.retention import (
 )
 from connections.hooks.tuning import hook_config
 from connections.identity.retention import aliases_due, anonymous_identities_due
+from connections.profiles.retention import profiles_due
+from connections.profiles.tuning import profile_retention
 from mapping.models import MappingIssue
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class RetentionReport:
     hook_events: int = 0
     anonymous_identities: int = 0  # device stamps of the Web SDK's identity store
     identity_aliases: int = 0  # the Web SDK's alias requests
+    profiles: int = 0  # user profiles of users no batch came for
 
 
 def retention_prune(
@@ -143,6 +147,7 @@ def _walks(config: DeliveryConfig, now: datetime) -> dict[str, _Walk]:
             anonymous_identities_due(now - config.batch_retention), _deleting()
         ),
         "identity_aliases": _Walk(aliases_due(now - config.batch_retention), _deleting()),
+        "profiles": _Walk(profiles_due(now - profile_retention()), _deleting()),
     }
 
 

@@ -106,6 +106,7 @@ ERASERS: list[Eraser] = [
     Eraser("stored batches", stored_batches),
     keyed_rows("connections.IdentityRecord", mpid="mpid"),
     Eraser("identity aliases", identity_aliases),
+    keyed_rows("connections.UserProfile", mpid="mpid", external_id="external_id"),
     Eraser("mapping issue samples", mapping_issue_samples),
     Eraser("failure group samples", failure_group_samples),
 ]

@@ -170,8 +170,8 @@ PROFILE_CASES: list[Any] = [
     pytest.param(
         {"user_attributes": {"plan": "pro"}},
         {"include_enriched_user_attributes": False},
-        [],
-        id="it_leaves_out_profile_attributes_when_enrichment_is_off",
+        [{**USER, "plan": "pro"}],
+        id="it_still_sends_the_batch_s_own_attributes_when_enrichment_is_off",
     ),
     pytest.param(
         {"user_identities": {"customer_id": "cust-42", "email": "jane@example.com"}},

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mapping.engine import map_batch, validate_batch_shape
 from mapping.issues import EXAMPLE_LENGTH, FIELD_PATH_LENGTH, IssueAction, IssueKind
-from mapping.objects import MappingContext
+from mapping.objects import MappingContext, Profile, ProfileInput, ProfileLimits
 from mapping.output_settings import (
     BatchSizeMode,
     CommerceMode,
@@ -184,6 +184,37 @@ def test_it_turns_any_json_batch_into_valid_braze_objects_or_recorded_issues(
         assert len(issue.example) <= EXAMPLE_LENGTH
         assert len(issue.field_path) <= FIELD_PATH_LENGTH
     assert result.filtered_count >= 0
+
+
+STORED_PROFILES = st.dictionaries(
+    st.sampled_from(["a", "plan", "first_name", "Zip"]),
+    st.text(max_size=5) | st.integers() | st.booleans(),
+    max_size=4,
+).map(lambda attributes: Profile(attributes, dict.fromkeys(attributes, 5)))
+
+
+@PROPERTY_SETTINGS
+@given(
+    batch=BATCHES | JSON,
+    context=CONTEXTS,
+    stored=STORED_PROFILES,
+    order=st.integers(1, 9),
+    most=st.integers(1, 4),
+)
+def test_any_batch_leaves_a_bounded_profile_with_every_attribute_stamped(
+    batch: Any, context: MappingContext, stored: Profile, order: int, most: int
+) -> None:
+    result = map_batch(batch, context, ProfileInput(stored, order, ProfileLimits(most, 10_000)))
+
+    for item in result.objects:
+        check_braze_object(item)
+    if result.profile is not None:
+        attributes, stamps = result.profile.attributes, result.profile.stamps
+        assert None not in attributes.values()
+        assert set(attributes) <= set(stamps)
+        assert len(attributes) <= max(most, len(stored.attributes))
+        assert len(stamps) - len(attributes) <= most
+        assert all(stamps[name] in (order, 5) for name in stamps)
 
 
 @PROPERTY_SETTINGS

@@ -30,6 +30,7 @@ from connections.hooks.models import HookEvent
 from connections.hooks.services import hook_subscription_create
 from connections.identity.models import IdentityAlias, IdentityRecord
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
+from connections.profiles.models import UserProfile
 from devtools.fakebraze import FakeBraze
 from mapping.models import MappingIssue
 from tests.connections.delivery_helpers import REST_KEY, braze_connection
@@ -305,3 +306,23 @@ def test_a_request_that_is_done_is_not_processed_twice(
     assert request.status == "completed"
     processing.dsr_request_process(request_id=request.pk)
     assert DataSubjectRequest.objects.get(pk=request.pk).attempts == 1
+
+
+def test_an_erasure_deletes_the_subjects_profiles_by_mpid_and_by_external_id(
+    output: BrazeOutput, braze: FakeBraze, two_users: tuple[InboundBatch, InboundBatch]
+) -> None:
+    connection = output.connection
+    now = timezone.now()
+    for mpid, external_id in ((111, "cust-1"), (None, "cust-1"), (222, "cust-2")):
+        UserProfile.objects.create(
+            connection=connection,
+            mpid=mpid,
+            external_id=external_id,
+            attributes={"plan": "gold"},
+            updated_at=now,
+        )
+    done = run(accept(erasure()))
+
+    assert done.status == "completed", done.status_reason
+    assert list(UserProfile.objects.values_list("external_id", flat=True)) == ["cust-2"]
+    assert done.results[str(connection.pk)]["erased_here"]["UserProfile"] == 2
