@@ -26,6 +26,7 @@ from mapping.rules import (
     truncate,
 )
 from mapping.state import BatchState
+from mapping.subscription_groups import subscription_set
 
 CHANGE_PATH: Final = "events[*].data.new"
 WEB: Final = "web"
@@ -94,6 +95,12 @@ def set_attribute(
             converted = convert(value, state, f"{prefix}.{key}")
             if converted is not DROP:
                 fields[braze_key] = converted
+        return
+    if isinstance(key, str) and key in state.plan.subscription_groups:
+        if state.accepts_attribute(key, key):  # a subscription, never also a custom attribute
+            group_id = state.plan.subscription_groups[key]
+            path = f"{prefix}.{key}"
+            subscription_set(fields, key, group_id, value, state, path, deleting=deleting)
         return
     if isinstance(key, str) and is_plain_key(key, BRAZE_CONTROL_KEYS):
         name: str | None = key

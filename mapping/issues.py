@@ -36,6 +36,7 @@ class IssueKind(StrEnum):
     NON_FINITE_NUMBER = "non_finite_number"
     MISSING_APP_ID = "missing_app_id"
     OBJECT_TOO_LARGE = "object_too_large"
+    SUBSCRIPTION_GROUP_NOT_BOOLEAN = "subscription_group_not_boolean"
 
     @property
     def label(self) -> str:
@@ -62,6 +63,7 @@ ISSUE_KIND_LABELS: dict[IssueKind, str] = {
     IssueKind.NON_FINITE_NUMBER: "NaN or infinite number",
     IssueKind.MISSING_APP_ID: "No app identifier for the platform",
     IssueKind.OBJECT_TOO_LARGE: "Object larger than 100 KB",
+    IssueKind.SUBSCRIPTION_GROUP_NOT_BOOLEAN: "Subscription group attribute neither true nor false",
 }
 
 
