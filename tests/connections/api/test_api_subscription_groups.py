@@ -155,3 +155,28 @@ def test_a_body_that_is_not_json_gets_a_400(
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "malformed_json"
+
+
+def test_the_preview_shows_the_mapping_as_it_would_be_sent(
+    api: ApiClient, connection: Connection, server: BrazeOutput
+) -> None:
+    patch(api, connection, [link("newsletter", NEWS)])
+    batch = {
+        "user_identities": {"customer_id": "cust-42"},
+        "user_attributes": {"newsletter": "false", "sms": True, "beta": "yes"},
+    }
+
+    response = api.post(f"connections/{connection.pk}/preview", {"batch": batch})
+
+    assert response.status_code == 200, response.content
+    attributes = response.json()["requests"][0]["attributes"]
+    assert attributes == [
+        {
+            "external_id": "cust-42",
+            "subscription_groups": [
+                {"subscription_group_id": NEWS, "subscription_state": "unsubscribed"}
+            ],
+            "sms": "true",
+            "beta": "yes",
+        }
+    ]
