@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -26,13 +27,25 @@ class WordsHistoryHelper(HistoricalRecordContextHelper):  # type: ignore[misc]
     """Names changed fields by the admin's labels in a history's list of changes."""
 
     def __init__(self, model: Any, record: Any, *, labels: dict[str, str]) -> None:
-        super().__init__(model, record)
+        # Room for a changed setting's value: a mapping of subscription group ids, say.
+        super().__init__(model, record, max_displayed_delta_change_chars=300)
         self.labels = labels
 
     def format_delta_change(self, change: ModelChange) -> ModelChange:
+        if isinstance(change.old, dict) and isinstance(change.new, dict):
+            # A JSON field (the forwarding settings): only the keys that changed, by name.
+            old, new = _changed_keys(change.old, change.new), _changed_keys(change.new, change.old)
+            change = replace(change, old=old, new=new)
         formatted = super().format_delta_change(change)
         label = self.labels.get(change.field)
         return replace(formatted, field=capfirst(label)) if label else formatted
+
+
+def _changed_keys(values: dict[str, Any], other: dict[str, Any]) -> str:
+    """``key: value`` (JSON) for each key of ``values`` whose value differs in ``other``."""
+    keys = [*values, *(key for key in other if key not in values)]
+    changed = [key for key in keys if values.get(key) != other.get(key)]
+    return "; ".join(f"{key}: {json.dumps(values.get(key))}" for key in changed)
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, LabelledAdmin[_ModelT], SimpleHistoryAdmin):  # type: ignore[misc]

@@ -1,6 +1,9 @@
 """User attributes, attribute changes and deletions → Braze attributes objects (docs/mapping.md).
 
-Custom attributes take string, number, boolean, date and arrays; objects are dropped.
+Custom attributes take string, number, boolean, date and arrays; objects are dropped. Without
+type detection for user attributes, every platform but the web sends their values as strings
+(mParticle's Braze page, https://docs.mparticle.com/integrations/braze/event/): a web batch keeps
+its JSON types, any other batch's numbers and booleans become text.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from mapping.rules import (
     truncate,
 )
 from mapping.state import BatchState
+from mapping.subscription_groups import subscription_set
 
 CHANGE_PATH: Final = "events[*].data.new"
+WEB: Final = "web"
 _A = IssueAction
 _K = IssueKind
 
@@ -92,6 +97,12 @@ def set_attribute(
             if converted is not DROP:
                 fields[braze_key] = converted
         return
+    if isinstance(key, str) and key in state.plan.subscription_groups:
+        if state.accepts_attribute(key, key):  # a subscription, never also a custom attribute
+            group_id = state.plan.subscription_groups[key]
+            path = f"{prefix}.{key}"
+            subscription_set(fields, key, group_id, value, state, path, deleting=deleting)
+        return
     if isinstance(key, str) and is_plain_key(key, BRAZE_CONTROL_KEYS):
         name: str | None = key
     else:
@@ -99,14 +110,32 @@ def set_attribute(
     if name is None or not state.accepts_attribute(name, name):
         return
     if value is None:  # a deletion, or an mParticle user tag (set without a value)
-        fields[name] = None if deleting else state.plan.tag_value
-        return
+        if deleting or state.plan.tag_value is None:
+            fields[name] = None
+            return
+        value = state.plan.tag_value  # the string "true", type-detected like any other
+    elif not state.plan.detect_user_values and state.user.platform != WEB:
+        value = _as_text(value, state, f"{prefix}.{key}")
+        if value is DROP:
+            return
     if is_plain_scalar(value, state.plan.detect_user_values):
         fields[name] = value
         return
     converted = attribute_value(value, state, f"{prefix}.{key}")
     if converted is not DROP:
         fields[name] = converted
+
+
+def _as_text(value: object, state: BatchState, path: str) -> Any:
+    """A number or boolean as the text a non-web platform sends; other values as they are."""
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value) if isfinite(value) else number(value, state, path)  # type: ignore[arg-type]
+    return value
 
 
 def attribute_value(value: object, state: BatchState, path: str) -> Any:

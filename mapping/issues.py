@@ -37,6 +37,7 @@ class IssueKind(StrEnum):
     MISSING_APP_ID = "missing_app_id"
     OBJECT_TOO_LARGE = "object_too_large"
     PROFILE_FULL = "profile_full"
+    SUBSCRIPTION_GROUP_NOT_BOOLEAN = "subscription_group_not_boolean"
 
     @property
     def label(self) -> str:
@@ -64,6 +65,7 @@ ISSUE_KIND_LABELS: dict[IssueKind, str] = {
     IssueKind.MISSING_APP_ID: "No app identifier for the platform",
     IssueKind.OBJECT_TOO_LARGE: "Object larger than 100 KB",
     IssueKind.PROFILE_FULL: "User profile at its size limit",
+    IssueKind.SUBSCRIPTION_GROUP_NOT_BOOLEAN: "Subscription group attribute neither true nor false",
 }
 
 

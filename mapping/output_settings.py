@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mapping.subscription_settings import SubscriptionGroupMapping
+
 
 class ExternalIdentityType(StrEnum):
     """mParticle identity forwarded as Braze ``external_id`` (value = batch identity key)."""
@@ -135,6 +137,7 @@ class OutputSettings(BaseModel):
     event_denylist: tuple[str, ...] = ()
     attribute_allowlist: tuple[str, ...] = ()
     attribute_denylist: tuple[str, ...] = ()
+    subscription_group_mapping: SubscriptionGroupMapping = ()
     batch_size_mode: BatchSizeMode = BatchSizeMode.COMBINED_75
     max_attribute_array_length: int = Field(default=500, ge=1, le=500)
 

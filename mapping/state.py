@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,7 +28,8 @@ class Plan:
     settings: OutputSettings
     detect_event_values: bool
     detect_user_values: bool
-    tag_value: bool | None
+    tag_value: str | None  # mParticle sends a user tag as the string "true" (or null)
+    subscription_groups: Mapping[str, str]  # user attribute key → Braze subscription group id
     event_allow: frozenset[str] | None
     event_deny: frozenset[str]
     attribute_allow: frozenset[str] | None
@@ -42,7 +44,11 @@ def compile_plan(settings: OutputSettings) -> Plan:
         settings=settings,
         detect_event_values=detection in (TypeDetection.EVENT_ATTRIBUTES, TypeDetection.BOTH),
         detect_user_values=detection in (TypeDetection.USER_ATTRIBUTES, TypeDetection.BOTH),
-        tag_value=True if settings.user_tags_value is UserTagsValue.TRUE else None,
+        tag_value="true" if settings.user_tags_value is UserTagsValue.TRUE else None,
+        subscription_groups={
+            link.attribute: link.subscription_group_id
+            for link in settings.subscription_group_mapping
+        },
         event_allow=frozenset(settings.event_allowlist) if settings.event_allowlist else None,
         event_deny=frozenset(settings.event_denylist),
         attribute_allow=frozenset(map(attribute_filter_key, attr_allow)) if attr_allow else None,

@@ -15,8 +15,14 @@ from mapping.output_settings import (
     TypeDetection,
     UserTagsValue,
 )
+from mapping.subscription_settings import SubscriptionGroupLink, subscription_group_mapping_validate
 
 LIST_FIELDS = ("event_allowlist", "event_denylist", "attribute_allowlist", "attribute_denylist")
+SUBSCRIPTION_GROUPS = "subscription_group_mapping"
+LINK_SYNTAX = (
+    "Row {row}: write the user attribute, then =, then the subscription group id "
+    "(newsletter = 6f1d9e1c-9b0a-4c53-8f3e-2d2b9a1f4e77)."
+)
 
 
 def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
@@ -83,6 +89,14 @@ class OutputSettingsFields(forms.Form):
         "Only these user attributes are sent (one per line; empty sends all)."
     )
     attribute_denylist = _name_list("These user attributes are never sent (one per line).")
+    subscription_group_mapping = forms.CharField(
+        required=False,
+        label="Subscription group mapping",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One per line: a user attribute, =, and a Braze subscription group id "
+        "(Audience → Subscriptions in Braze). True subscribes, false unsubscribes; the attribute "
+        "is then not sent as a custom attribute.",
+    )
     batch_size_mode = forms.ChoiceField(
         choices=_choices(
             {
@@ -99,7 +113,32 @@ class OutputSettingsFields(forms.Form):
         values = settings.model_dump(mode="json")
         for name in LIST_FIELDS:
             values[name] = "\n".join(values[name])
+        values[SUBSCRIPTION_GROUPS] = "\n".join(
+            f"{link.attribute} = {link.subscription_group_id}"
+            for link in settings.subscription_group_mapping
+        )
         return values
+
+    def clean_subscription_group_mapping(self) -> tuple[SubscriptionGroupLink, ...]:
+        """The rows as links, through the validation the REST API meets too."""
+        rows = [
+            line for line in self.cleaned_data[SUBSCRIPTION_GROUPS].splitlines() if line.strip()
+        ]
+        pairs = [row.rpartition("=") for row in rows]
+        unreadable = [LINK_SYNTAX.format(row=n) for n, (_, eq, _) in enumerate(pairs, 1) if not eq]
+        if unreadable:
+            raise forms.ValidationError(unreadable)
+        links, problems = subscription_group_mapping_validate(
+            [
+                {"attribute": key.strip(), "subscription_group_id": value.strip()}
+                for key, _, value in pairs
+            ]
+        )
+        if problems:
+            raise forms.ValidationError(
+                [message if row is None else f"Row {row}: {message}" for row, message in problems]
+            )
+        return links
 
     def posted_settings(self, names: tuple[str, ...], base: OutputSettings) -> OutputSettings:
         """``base`` with the posted values of ``names``."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devtools.fakebraze.config import BatchMode
+from devtools.fakebraze.subscription_groups import subscription_groups_error
 
 KINDS = ("attributes", "events", "purchases")
 PRIMARY_IDENTIFIERS = ("external_id", "user_alias", "braze_id")
@@ -194,7 +195,7 @@ COMMON_CHECKS: tuple[ObjectCheck, ...] = (
     email_error,
 )
 KIND_CHECKS: dict[str, tuple[ObjectCheck, ...]] = {
-    "attributes": (subscription_error,),
+    "attributes": (subscription_error, subscription_groups_error),
     "events": (required("name", "time"), properties_error),
     "purchases": (
         required("product_id", "currency", "price", "time"),

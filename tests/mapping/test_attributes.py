@@ -152,8 +152,8 @@ PROFILE_CASES: list[Any] = [
     pytest.param(
         {"user_attributes": {"vip": None}},
         {},
-        [{**USER, "vip": True}],
-        id="it_sends_a_user_tag_as_true_by_default",
+        [{**USER, "vip": "true"}],
+        id="it_sends_a_user_tag_as_the_string_true_by_default",
     ),
     pytest.param(
         {"user_attributes": {"vip": None}},

@@ -53,13 +53,13 @@ ATTRIBUTE_FILTER_CASES: list[Any] = [
     ),
     pytest.param(
         {"attribute_denylist": ("$FirstName",)},
-        {"plan": "pro", "score": 3},
+        {"plan": "pro", "score": "3"},  # text: an app batch's values, without type detection
         1,
         id="it_drops_denylisted_attributes",
     ),
     pytest.param(
         {"attribute_denylist": ("FIRSTNAME",)},
-        {"plan": "pro", "score": 3},
+        {"plan": "pro", "score": "3"},
         1,
         id="it_matches_attribute_lists_without_dollar_and_in_any_case",
     ),

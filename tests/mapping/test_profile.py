@@ -14,6 +14,7 @@ from mapping.objects import MappingResult, ObjectKind, Profile, ProfileInput, Pr
 from mapping.profile import profile_join
 from tests.mapping.helpers import USER, batch, context, event, issue
 
+WEB = {"device_info": {"platform": "web"}}
 ORDER = 7  # this batch's arrival order; stamps below it are older batches, above it later ones
 
 
@@ -25,7 +26,8 @@ def mapped(
     **settings: Any,
 ) -> MappingResult:
     given = ProfileInput(stored or Profile(), ORDER, limits or ProfileLimits())
-    return map_batch(batch(*events, **(top or {})), context(**settings), given)
+    # A web batch: user attribute values keep their JSON types (docs/mapping.md).
+    return map_batch(batch(*events, **{**WEB, **(top or {})}), context(**settings), given)
 
 
 def change(name: str, new: Any = None, **data: Any) -> dict[str, Any]:
@@ -77,7 +79,7 @@ MERGE_CASES: list[Any] = [
         None,
         ((), {"user_attributes": {"vip": None}}),
         {},
-        Profile({"vip": True}, {"vip": ORDER}),
+        Profile({"vip": "true"}, {"vip": ORDER}),
         id="it_keeps_a_user_tag_as_its_tag_value",
     ),
     pytest.param(
@@ -318,7 +320,7 @@ def test_removals_are_remembered_for_as_many_names_as_attributes_the_oldest_forg
 
 
 def test_without_a_stored_profile_the_result_carries_none_and_enrichment_sends_the_batch() -> None:
-    result = map_batch(batch(user_attributes={"a": 1}), context())
+    result = map_batch(batch(user_attributes={"a": 1}, **WEB), context())
 
     assert result.profile is None
     assert result.bodies(ObjectKind.ATTRIBUTES) == [{**USER, "a": 1}]

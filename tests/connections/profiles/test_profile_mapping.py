@@ -42,7 +42,8 @@ def payload(
         "event_type": "custom_event",
         "data": {"event_name": "Play", "timestamp_unixtime_ms": 1},
     }
-    body: dict[str, Any] = {"events": [event], **top}
+    # A web batch: user attribute values keep their JSON types (docs/mapping.md).
+    body: dict[str, Any] = {"events": [event], "device_info": {"platform": "web"}, **top}
     if customer is not None:
         body["user_identities"] = {"customer_id": customer}
     if mpid is not None:

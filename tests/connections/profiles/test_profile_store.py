@@ -41,6 +41,7 @@ def receive(connection: Connection, attributes: dict[str, Any]) -> InboundBatch:
         "user_identities": {"customer_id": "c-1"},
         "user_attributes": attributes,
         "events": [],
+        "device_info": {"platform": "web"},  # attribute values keep their JSON types
     }
     return batch_receive(connection=connection, payload=body)[0]
 
