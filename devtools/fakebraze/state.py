@@ -18,6 +18,8 @@ class FakeBrazeState:
     def __init__(self, config: FakeBrazeConfig, *, verbose: bool = False) -> None:
         self.keys = KeyRing(config.keys)
         self.limiter = RateLimiter(config.rate_limit)
+        # Braze's user-data endpoints (identify, alias, delete, merge) share a limit of their own.
+        self.user_data_limiter = RateLimiter(RateLimit.parse("20000/60"))
         self.faults = FaultInjector(config.faults, config.seed)
         self.recorder = Recorder()
         self.batch_mode = config.batch_mode
@@ -49,3 +51,4 @@ class FakeBrazeState:
         """Forget recordings and refill every rate-limit bucket."""
         self.recorder.clear()
         self.limiter.reset()
+        self.user_data_limiter.reset()
