@@ -382,6 +382,11 @@ MPBRAZE_PUBLIC_URL = env.str(
 # Delivery (docs/architecture.md "Delivery rules"). Read through connections.delivery.tuning,
 # never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
+# Braze's user-data endpoints (/users/identify, /users/alias/new, /users/delete, /users/merge)
+# share one limit per workspace, apart from /users/track's: a second bucket of the limiter.
+MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = env.str(
+    "MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT", default="20000/60"
+)
 # A multiple of 75 and 50, so a claim packs into full requests.
 MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)
 MPBRAZE_RETRY_BACKOFF_SECONDS = env.list(
