@@ -294,7 +294,7 @@ def test_51_logins_at_once_go_out_as_identifies_of_50_and_1(
     output_forward(output_id=output.pk)
     identifies = [r for r in braze.requests() if r["path"] == "/users/identify"]
     sizes = [r["counts"]["aliases_to_identify"] for r in identifies]
-    assert sizes == [50, 1]
+    assert sorted(sizes) == [1, 50]  # in flight together: they may arrive in either order
     assert not Delivery.objects.exclude(status="sent").exists()
     identified = {o["body"]["external_id"] for o in braze.accepted_objects("identify")}
     assert identified == {f"c-{n}" for n in range(51)}
