@@ -230,12 +230,13 @@ class Bucket(StrEnum):
     """Which of Braze's limits a request counts against."""
 
     TRACK = "track"  # /users/track: MPBRAZE_BRAZE_RATE_LIMIT
-    USER_DATA = "user_data"  # /users/identify, alias, delete, merge: MPBRAZE_BRAZE_USER_DATA_...
+    USER_DATA = "user-data"  # /users/identify, alias, delete, merge: MPBRAZE_BRAZE_USER_DATA_...
 
 
 def bucket_workspace(workspace: str, bucket: Bucket) -> str:
-    """The name of a workspace's bucket (``/users/track``'s keeps the workspace's own name)."""
-    return workspace if bucket is Bucket.TRACK else f"{workspace}|{bucket.value}"
+    """The name of a workspace's bucket (``/users/track``'s keeps the workspace's own name;
+    ``…#user-data`` is also what the erasures' ``/users/delete`` takes its tokens under)."""
+    return workspace if bucket is Bucket.TRACK else f"{workspace}#{bucket.value}"
 
 
 def limiter(bucket: Bucket = Bucket.TRACK) -> RateLimiter:
