@@ -238,11 +238,13 @@ from connections.hooks.models import (  # noqa: E402
     HookSubscription,
 )
 from connections.identity.models import IdentityRecord  # noqa: E402
+from connections.merging.models import AnonymousProfile  # noqa: E402
 from connections.probes.models import WorkerHeartbeat  # noqa: E402
 from connections.profiles.models import UserProfile  # noqa: E402
 
 __all__ = [
     "APP_PLATFORMS",
+    "AnonymousProfile",
     "ApiToken",
     "BrazeOutput",
     "Connection",

@@ -394,15 +394,15 @@ MPBRAZE_PUBLIC_URL = env.str(
 MPBRAZE_DSR_CALLBACK_SECRET = env.str("MPBRAZE_DSR_CALLBACK_SECRET", default="") or (
     _development_secrets().get("MPBRAZE_DSR_CALLBACK_SECRET", "") if DEBUG else ""
 )
-# Braze's user-data endpoints (/users/delete, /users/identify, …) share 20,000 requests a
-# minute, a bucket of the shared limiter apart from /users/track's.
-MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = env.str(
-    "MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT", default="20000/60"
-)
 
 # Delivery (docs/architecture.md "Delivery rules"). Read through connections.delivery.tuning,
 # never getattr with a default.
 MPBRAZE_BRAZE_RATE_LIMIT = env.str("MPBRAZE_BRAZE_RATE_LIMIT", default="3000/3")
+# Braze's user-data endpoints (/users/identify, /users/alias/new, /users/delete, /users/merge)
+# share one limit per workspace, apart from /users/track's: a second bucket of the limiter.
+MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = env.str(
+    "MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT", default="20000/60"
+)
 # A multiple of 75 and 50, so a claim packs into full requests.
 MPBRAZE_OUTBOX_CLAIM_SIZE = env.int("MPBRAZE_OUTBOX_CLAIM_SIZE", default=750)
 MPBRAZE_RETRY_BACKOFF_SECONDS = env.list(

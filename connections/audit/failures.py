@@ -39,10 +39,23 @@ class FailureKind:
 
 
 def failure_kind(
-    *, dead: bool, status_code: int | None, error_class: str, error: str
+    *, dead: bool, status_code: int | None, error_class: str, error: str, identify: bool = False
 ) -> FailureKind:
     """Dead rows group by HTTP status class (or network error); rejected rows by Braze's
-    error type (per object) or by status and message (a whole request refused)."""
+    error type (per object) or by status and message (a whole request refused). Failed
+    identifies (``/users/identify``) group apart from the objects of ``/users/track``."""
+    kind = _failure_kind(dead, status_code, error_class, error)
+    if not identify:
+        return kind
+    return FailureKind(
+        kind.kind,
+        kind.status_class,
+        f"identify: {kind.braze_error}"[:200],
+        f"Identify (merge of an anonymous profile): {kind.title}",
+    )
+
+
+def _failure_kind(dead: bool, status_code: int | None, error_class: str, error: str) -> FailureKind:
     if dead:
         status_class = f"{status_code // 100}xx" if status_code else error_class or "error"
         return FailureKind(

@@ -19,7 +19,7 @@ import httpx
 from mpbraze.http import describe_error
 
 EXCERPT_CHARS = 2000
-KINDS = ("attributes", "events", "purchases")
+KINDS = ("attributes", "events", "purchases", "aliases")  # "<kind>_processed" in answers
 # X-RateLimit-Reset is epoch seconds on most contracts and seconds remaining on MAU ones.
 EPOCH_THRESHOLD = 1e9
 

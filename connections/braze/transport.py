@@ -1,4 +1,5 @@
-"""Sending to Braze: ``POST /users/track`` through the guarded client of ``mpbraze.http``.
+"""Sending to Braze: ``POST /users/track`` (and ``/users/identify``) through the guarded
+client of ``mpbraze.http``.
 
 The API key goes only into the ``Authorization`` header; it is never logged, and an answer
 that echoes it is scrubbed before anything keeps it.
@@ -31,6 +32,7 @@ __all__ = ["BrazeTransport", "TrackOutcome", "TrackResponse", "Transport", "Tran
 logger = logging.getLogger(__name__)
 
 TRACK_PATH = "/users/track"
+IDENTIFY_PATH = "/users/identify"
 # Braze answers are a few hundred bytes; a huge one must not exhaust a worker's memory.
 MAX_ANSWER_BYTES = 1024 * 1024
 REDACTED = "[redacted]"
@@ -61,6 +63,7 @@ class BrazeTransport(Transport):
     def __init__(self, rest_host: str, api_key: str, client: httpx.Client | None = None) -> None:
         self.rest_host = rest_host
         self.url = f"{base_url(rest_host)}{TRACK_PATH}"
+        self.identify_url = f"{base_url(rest_host)}{IDENTIFY_PATH}"
         self._api_key = api_key
         self._client = client or outbound_client()
         self._owns_client = client is None
@@ -78,18 +81,24 @@ class BrazeTransport(Transport):
 
     def track(self, body: Body) -> TrackResponse:
         """One attempt; ``TrackResponse.outcome`` says what to do next."""
+        return self._post(self.url, body)
+
+    def identify(self, body: Body) -> TrackResponse:
+        """One ``/users/identify`` attempt, its answer classified as ``/users/track``'s are."""
+        return self._post(self.identify_url, body)
+
+    def _post(self, url: str, body: Body) -> TrackResponse:
         content = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":"))
         started = time.monotonic()
         try:
-            with self._client.stream(
-                "POST", self.url, content=content, headers=self._headers()
-            ) as r:
+            with self._client.stream("POST", url, content=content, headers=self._headers()) as r:
                 raw, note = _read_capped(r)
         except (httpx.HTTPError, UnicodeEncodeError) as exc:  # the latter: a non-ASCII key
-            return self._log(self._failed(exc, started))
+            return self._log(self._failed(exc, started), url)
         text = self._scrub(raw.decode("utf-8", errors="replace"))
         ms = _elapsed_ms(started)
-        return self._log(from_answer(r.status_code, r.headers, text, duration_ms=ms, note=note))
+        answer = from_answer(r.status_code, r.headers, text, duration_ms=ms, note=note)
+        return self._log(answer, url)
 
     def _failed(self, exc: BaseException, started: float) -> TrackResponse:
         failure = from_error(exc, duration_ms=_elapsed_ms(started))
@@ -121,10 +130,10 @@ class BrazeTransport(Transport):
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, REDACTED) if self._api_key else text
 
-    def _log(self, response: TrackResponse) -> TrackResponse:
+    def _log(self, response: TrackResponse, url: str) -> TrackResponse:
         logger.debug(
             "POST %s -> %s %s in %d ms",
-            self.url,
+            url,
             response.status_code or response.error_class,
             response.outcome,
             response.duration_ms,

@@ -4,6 +4,7 @@ in one transaction (docs/architecture.md "The data path"), for every kind of out
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from django.db import transaction
@@ -21,15 +22,26 @@ from connections.metrics.definitions import record_request
 logger = logging.getLogger(__name__)
 
 Answer = tuple[DeliveryAttempt, RowsAt, TrackResponse]
+Handler = Callable[[Sender, RowsAt, TrackResponse], None]
+Handlers = Mapping[TrackOutcome, Handler]
 
 
-def answered(sender: Sender, answers: list[Answer]) -> list[list[Delivery]]:
+def answered(
+    sender: Sender,
+    answers: list[Answer],
+    *,
+    handlers: Handlers | None = None,
+    bucket: ratelimit.Bucket = ratelimit.Bucket.TRACK,
+) -> list[list[Delivery]]:
     """Answers that arrived together, applied in one transaction: each answer and its effect
     on its rows are still both or neither, for one commit, and the rows of every accepted
     request are marked sent in one statement. Returns the rows of whole-request refusals in
-    halves, for the forwarder to send again (outside any transaction)."""
+    halves, for the forwarder to send again (outside any transaction). ``handlers`` and
+    ``bucket``: another endpoint's (``/users/identify``'s) way with failures and its limit."""
+    handlers = handlers or OUTCOME_HANDLERS
     for _attempt, rows_at, response in answers:
-        ratelimit.observe(sender.workspace, response.rate_remaining, response.rate_reset_at)
+        remaining, reset_at = response.rate_remaining, response.rate_reset_at
+        ratelimit.observe(sender.workspace, remaining, reset_at, bucket=bucket)
         record_request(
             connection_id=sender.output.connection_id,
             status_code=response.status_code,
@@ -46,7 +58,7 @@ def answered(sender: Sender, answers: list[Answer]) -> list[list[Delivery]]:
                 sender.accepted_any = True
                 accepted.setdefault(response.status_code, []).extend(rows_at.values())
             else:
-                OUTCOME_HANDLERS[response.outcome](sender, rows_at, response)
+                handlers[response.outcome](sender, rows_at, response)
         for status_code, rows in accepted.items():
             outbox.outbox_mark_sent(rows=rows, status_code=status_code)
     halves: list[list[Delivery]] = []
@@ -138,8 +150,8 @@ def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> No
     outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
 
 
-# Success is applied by ``_answered`` itself: the rows of every accepted request at once.
-OUTCOME_HANDLERS = {
+# Success is applied by ``answered`` itself: the rows of every accepted request at once.
+OUTCOME_HANDLERS: Handlers = {
     TrackOutcome.PARTIAL: _on_partial,
     TrackOutcome.RETRY: _on_retry,
     TrackOutcome.RATE_LIMITED: _on_rate_limited,

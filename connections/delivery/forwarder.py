@@ -22,9 +22,10 @@ from connections import lifecycle
 from connections.braze.transport import BrazeTransport
 from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import answers, attempts, outbox, ratelimit, schedule
+from connections.delivery.identify import identifies_first
 from connections.delivery.models import Delivery
 from connections.delivery.outcomes import RowsAt
-from connections.delivery.sender import Planned, Sender, rows_of, workspace_of
+from connections.delivery.sender import Planned, Sender, keep_lease, rows_of, workspace_of
 from connections.delivery.tuning import delivery_config
 from connections.dsr import guard
 from connections.models import BrazeOutput, Connection
@@ -138,6 +139,7 @@ def _active(output: BrazeOutput) -> bool:
 def send_rows(
     sender: Sender, rows: Sequence[Delivery], *, whole_claim: outbox.Claim | None = None
 ) -> None:
+    rows = identifies_first(sender, rows)  # a known user's objects follow their identify
     requests, refused = _plan(sender, rows)
     outbox.outbox_reject(
         rows=refused, failure=outbox.Failure(None, "too_large", "Object over 100 KB.")
@@ -243,7 +245,7 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     rows = rows_of(ready)
     if _erased_meanwhile(sender, rows):
         return
-    if ready and not _keep_lease(sender, rows):
+    if ready and not keep_lease(sender, rows):
         outbox.outbox_release(rows=rows)
         sender.run_again_after(0.0)
         sender.stopped = True
@@ -287,14 +289,3 @@ def _acquire_tokens(sender: Sender, wave: Planned) -> Planned:
             sender.stopped = True
             return wave[:index]
     return wave
-
-
-def _keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
-    """Renew the claim's lease when half of it is spent; False when it had run out and
-    some of these rows were recovered meanwhile (sending them would duplicate them)."""
-    claim = sender.claim
-    if claim is None or claim.lease_left >= delivery_config().lease_seconds / 2:
-        return True
-    expired = claim.lease_left <= 0
-    outbox.outbox_renew_lease(claim=claim)
-    return not expired or outbox.outbox_still_held(rows=rows)

@@ -23,6 +23,7 @@ from connections.delivery import schedule
 from connections.delivery.models import Delivery, InboundBatch
 from connections.delivery.tuning import delivery_config
 from connections.hooks import emit as hooks
+from connections.merging.services import identify_rows_add
 from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from connections.profiles.wave import ProfileWave
@@ -353,7 +354,8 @@ def _mapped_rows(
             connection_id=batch.connection_id, objects=len(result.objects), issues=result.issues
         )
     )
-    return [_delivery(batch, output, n, item, now) for n, item in enumerate(result.objects)]
+    rows = [_delivery(batch, output, n, item, now) for n, item in enumerate(result.objects)]
+    return identify_rows_add(batch=batch, output=output, context=context, rows=rows, now=now)
 
 
 def _delivery(

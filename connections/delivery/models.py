@@ -75,7 +75,8 @@ class InboundBatch(models.Model):
 
 
 class Delivery(models.Model):
-    """One Braze object (attributes, event or purchase) on its way to ``/users/track``."""
+    """One Braze object (attributes, event or purchase) on its way to ``/users/track``, or one
+    alias to identify on its way to ``/users/identify`` (docs/mapping.md "Anonymous users")."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -89,6 +90,7 @@ class Delivery(models.Model):
         ATTRIBUTES = "attributes", "Attributes"
         EVENTS = "events", "Event"
         PURCHASES = "purchases", "Purchase"
+        IDENTIFY = "identify", "Identify (merge of an anonymous profile)"
 
     # Every row version enters every full index (a status change is never a HOT update), so
     # indexes that others already cover are left out: connection by delivery_connection_status,

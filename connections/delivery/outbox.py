@@ -135,7 +135,8 @@ def _whole_users(rows: list[Delivery], limit: int) -> list[Delivery]:
 def _hold_for_order(
     output: BrazeOutput, rows: list[Delivery], now: datetime
 ) -> tuple[list[Delivery], datetime | None]:
-    """Drop from the claim the users who still have an earlier row pending elsewhere.
+    """Drop from the claim the users who still have an earlier row pending elsewhere, and the
+    users whose identify waits for earlier rows of the alias it merges (even in this claim).
 
     Their rows (locked by this transaction) get a new due time: the earlier row's, or a
     moment from now when it is being sent. Returns the rows kept and the soonest hold.
@@ -146,29 +147,49 @@ def _hold_for_order(
             first.setdefault(row.user_key, (row.batch_id, row.sequence))
     if not first:
         return rows, None
+    aliases = _alias_waits(rows)
     claimed = {row.pk for row in rows}
+    positions = [*first.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
     pending = (
         Delivery.objects.filter(
             output=output,
             status__in=(Status.QUEUED, Status.SENDING),
-            user_key__in=list(first),
-            batch_id__lte=max(batch for batch, _ in first.values()),
+            user_key__in=[*first, *aliases],
+            batch_id__lte=max(batch for batch, _ in positions),
         )
         .order_by()
         .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
     )
     hold: dict[str, datetime] = {}
     for pk, user, batch_id, sequence, status, due in pending:
-        if pk in claimed or (batch_id, sequence) >= first[user]:
-            continue
         until = max(due, now) if status == Status.QUEUED else now
-        hold[user] = max(hold.get(user, now), until + ORDER_HOLD)
+        waiting: list[str] = []
+        if user in first and pk not in claimed and (batch_id, sequence) < first[user]:
+            waiting.append(user)
+        if user in aliases and pk != aliases[user][2] and (batch_id, sequence) < aliases[user][1]:
+            waiting.append(aliases[user][0])
+        for waiter in waiting:
+            hold[waiter] = max(hold.get(waiter, now), until + ORDER_HOLD)
     if not hold:
         return rows, None
     for user, until in hold.items():
         held = [row.pk for row in rows if row.user_key == user]
         Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
     return [row for row in rows if row.user_key not in hold], min(hold.values())
+
+
+def _alias_waits(rows: list[Delivery]) -> dict[str, tuple[str, tuple[int, int], int]]:
+    """Alias name → (known user, position, pk) of each identify row of the claim: the merge
+    waits until Braze has the alias's earlier objects (connections/delivery/identify.py)."""
+    return {
+        str(row.body["user_alias"]["alias_name"]): (
+            row.user_key,
+            (row.batch_id, row.sequence),
+            row.pk,
+        )
+        for row in rows
+        if row.kind == Delivery.Kind.IDENTIFY
+    }
 
 
 def _claimed(rows: Sequence[Delivery]) -> QuerySet[Delivery]:
@@ -234,6 +255,7 @@ def _fail(rows: list[Delivery], failure: Failure, status: str, condition: Q) -> 
         status_code=failure.status_code,
         error_class=failure.error_class,
         error=failure.error,
+        identify=rows[0].kind == Delivery.Kind.IDENTIFY,
     )
     group_id = failures.failure_group_record(rows=rows, kind=kind, message=failure.error, at=now)
     failed = (

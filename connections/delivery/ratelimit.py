@@ -8,6 +8,8 @@ Braze's ``X-RateLimit-Remaining: 0`` and 429 answers add a pause that every work
 State lives in Redis when ``REDIS_URL`` is set (one atomic Lua script, Redis's clock), else in
 small files under ``LOCAL_DIR/ratelimit`` guarded by ``flock`` (the embedded default, one host).
 Workspaces are named by ``workspace_key`` (REST host + key fingerprint), never by the key.
+Braze limits ``/users/track`` and its user-data endpoints (``/users/identify``, alias, delete,
+merge) apart, so each workspace has two buckets (``Bucket``), each with its own rate and keys.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,15 +48,15 @@ class Rate:
     window: float
 
     @classmethod
-    def parse(cls, text: str) -> Rate:
-        """Read ``"3000/3"``."""
+    def parse(cls, text: str, setting: str = "MPBRAZE_BRAZE_RATE_LIMIT") -> Rate:
+        """Read ``"3000/3"``; a bad value names ``setting``."""
         limit, _, window = text.partition("/")
         try:
             rate = cls(int(limit), float(window or "1"))
         except ValueError:
             rate = cls(0, 0)
         if rate.limit < 1 or rate.window <= 0:
-            raise ValueError(f"MPBRAZE_BRAZE_RATE_LIMIT must look like 3000/3, got {text!r}")
+            raise ValueError(f"{setting} must look like 3000/3, got {text!r}")
         return rate
 
 
@@ -223,35 +226,59 @@ class _LockedState:
             os.close(self.fd)  # closing releases the lock
 
 
-def limiter() -> RateLimiter:
-    """The process-wide limiter configured by settings (rebuilt when they change)."""
-    rate = delivery_config().rate_limit
-    return _limiter(settings.REDIS_URL or "", str(settings.LOCAL_DIR), rate)
+class Bucket(StrEnum):
+    """Which of Braze's limits a request counts against."""
+
+    TRACK = "track"  # /users/track: MPBRAZE_BRAZE_RATE_LIMIT
+    USER_DATA = "user-data"  # /users/identify, alias, delete, merge: MPBRAZE_BRAZE_USER_DATA_...
+
+
+def bucket_workspace(workspace: str, bucket: Bucket) -> str:
+    """The name of a workspace's bucket (``/users/track``'s keeps the workspace's own name;
+    ``…#user-data`` is also what the erasures' ``/users/delete`` takes its tokens under)."""
+    return workspace if bucket is Bucket.TRACK else f"{workspace}#{bucket.value}"
+
+
+def limiter(bucket: Bucket = Bucket.TRACK) -> RateLimiter:
+    """The process-wide limiter of ``bucket`` configured by settings (rebuilt when they change)."""
+    config = delivery_config()
+    if bucket is Bucket.USER_DATA:
+        rate, setting = config.user_data_rate_limit, "MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT"
+    else:
+        rate, setting = config.rate_limit, "MPBRAZE_BRAZE_RATE_LIMIT"
+    return _limiter(settings.REDIS_URL or "", str(settings.LOCAL_DIR), rate, setting)
 
 
 @cache
-def _limiter(redis_url: str, local_dir: str, rate: str) -> RateLimiter:
+def _limiter(redis_url: str, local_dir: str, rate: str, setting: str) -> RateLimiter:
     backend: Backend = (
         RedisBackend(redis_url) if redis_url else FileBackend(Path(local_dir) / "ratelimit")
     )
-    return RateLimiter(backend, Rate.parse(rate))
+    return RateLimiter(backend, Rate.parse(rate, setting))
 
 
-def acquire(workspace: str, *, timeout: float) -> float | None:
+def acquire(workspace: str, *, timeout: float, bucket: Bucket = Bucket.TRACK) -> float | None:
     """``RateLimiter.acquire`` on the configured limiter: seconds waited, ``None`` on timeout.
 
     Waits and deferrals are counted here, after the slot is taken, not inside the limiter."""
-    waited, slept = limiter().acquire_noting_waits(workspace, timeout=timeout)
+    named = bucket_workspace(workspace, bucket)
+    waited, slept = limiter(bucket).acquire_noting_waits(named, timeout=timeout)
     if waited is None or slept:
         record_rate_limit_wait(seconds=waited)
     return waited
 
 
-def observe(workspace: str, remaining: int | None, reset_at: datetime | None) -> None:
+def observe(
+    workspace: str,
+    remaining: int | None,
+    reset_at: datetime | None,
+    *,
+    bucket: Bucket = Bucket.TRACK,
+) -> None:
     """``RateLimiter.observe`` on the configured limiter."""
-    limiter().observe(workspace, remaining, reset_at)
+    limiter(bucket).observe(bucket_workspace(workspace, bucket), remaining, reset_at)
 
 
-def block_until(workspace: str, until: datetime) -> None:
+def block_until(workspace: str, until: datetime, *, bucket: Bucket = Bucket.TRACK) -> None:
     """``RateLimiter.block_until`` on the configured limiter."""
-    limiter().block_until(workspace, until)
+    limiter(bucket).block_until(bucket_workspace(workspace, bucket), until)

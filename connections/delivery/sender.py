@@ -11,6 +11,7 @@ from connections.braze.transport import BrazeTransport
 from connections.delivery import outbox
 from connections.delivery.models import Delivery
 from connections.delivery.outcomes import RowsAt
+from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
 
@@ -52,3 +53,14 @@ def workspace_of(output: BrazeOutput) -> str:
 
 def rows_of(requests: Planned) -> list[Delivery]:
     return [row for _, rows_at in requests for row in rows_at.values()]
+
+
+def keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
+    """Renew the claim's lease when half of it is spent; False when it had run out and
+    some of these rows were recovered meanwhile (sending them would duplicate them)."""
+    claim = sender.claim
+    if claim is None or claim.lease_left >= delivery_config().lease_seconds / 2:
+        return True
+    expired = claim.lease_left <= 0
+    outbox.outbox_renew_lease(claim=claim)
+    return not expired or outbox.outbox_still_held(rows=rows)

@@ -32,6 +32,7 @@ class DeliveryConfig:
     batch_retention: timedelta
     dedup_window: timedelta
     rate_limit: str
+    user_data_rate_limit: str
 
     @property
     def forward_stale_seconds(self) -> float:
@@ -61,4 +62,5 @@ def delivery_config() -> DeliveryConfig:
         batch_retention=timedelta(days=settings.MPBRAZE_BATCH_RETENTION_DAYS),
         dedup_window=timedelta(days=settings.MPBRAZE_DEDUP_WINDOW_DAYS),
         rate_limit=settings.MPBRAZE_BRAZE_RATE_LIMIT,
+        user_data_rate_limit=settings.MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT,
     )

@@ -16,12 +16,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
-from django.conf import settings
 
 from connections.braze.responses import TrackOutcome, TrackResponse, from_answer, from_error
 from connections.delivery import ratelimit
@@ -56,15 +53,18 @@ def users_delete_requests(
         yield {"user_aliases": aliases[start : start + MAX_IDS]}
 
 
+USER_DATA = ratelimit.Bucket.USER_DATA
+
+
 def braze_users_delete(
     *, output: BrazeOutput, api_key: str, external_ids: list[str], aliases: list[dict[str, str]]
 ) -> DeleteResult:
     """Ask Braze to delete these users; stops at the first answer that is not done."""
     deleted = sent = 0
-    workspace = f"{workspace_of(output)}#user-data"
+    workspace = workspace_of(output)
     with outbound_client() as client:
         for body in users_delete_requests(external_ids, aliases):
-            if user_data_limiter().acquire(workspace, timeout=TOKEN_WAIT_SECONDS) is None:
+            if ratelimit.acquire(workspace, timeout=TOKEN_WAIT_SECONDS, bucket=USER_DATA) is None:
                 return DeleteResult(deleted=deleted, requests=sent)
             answer = _post(client, output.rest_host, api_key, body)
             sent += 1
@@ -110,7 +110,7 @@ def _deleted(answer: TrackResponse) -> int:
 def _not_done(answer: TrackResponse, workspace: str, deleted: int, sent: int) -> DeleteResult:
     if answer.outcome is TrackOutcome.RATE_LIMITED:
         if answer.retry_after_at is not None:
-            user_data_limiter().block_until(workspace, answer.retry_after_at)
+            ratelimit.block_until(workspace, answer.retry_after_at, bucket=USER_DATA)
         return DeleteResult(deleted=deleted, requests=sent, retry_at=answer.retry_after_at)
     if answer.outcome is TrackOutcome.RETRY:
         return DeleteResult(deleted=deleted, requests=sent)
@@ -130,22 +130,3 @@ def _refusal(answer: TrackResponse) -> str:
 
 def _ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
-
-
-def user_data_limiter() -> ratelimit.RateLimiter:
-    """The user-data bucket (``MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT``) on the limiter's store."""
-    return _limiter(
-        settings.REDIS_URL or "",
-        str(settings.LOCAL_DIR),
-        settings.MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT,
-    )
-
-
-@cache
-def _limiter(redis_url: str, local_dir: str, rate: str) -> ratelimit.RateLimiter:
-    backend: ratelimit.Backend = (
-        ratelimit.RedisBackend(redis_url)
-        if redis_url
-        else ratelimit.FileBackend(Path(local_dir) / "ratelimit")
-    )
-    return ratelimit.RateLimiter(backend, ratelimit.Rate.parse(rate))

@@ -20,6 +20,7 @@ from connections.audit.models import FailureGroup
 from connections.delivery.models import Delivery, InboundBatch
 from connections.dsr.resolve import Subject
 from connections.identity.models import IdentityAlias
+from connections.merging.models import AnonymousProfile
 from mapping.models import MappingIssue
 
 
@@ -75,6 +76,16 @@ def identity_aliases(subject: Subject) -> int:
     return int(deleted)
 
 
+def anonymous_profiles(subject: Subject) -> int:
+    """What the outputs remember of the subject's anonymous MPIDs (their identify at login)."""
+    rows = AnonymousProfile.objects.filter(output__connection=subject.connection).filter(
+        Q(mpid__in=[str(mpid) for mpid in subject.mpids])
+        | Q(external_id__in={*subject.external_ids, *subject.values})
+    )
+    deleted, _ = rows.delete()
+    return int(deleted)
+
+
 def mapping_issue_samples(subject: Subject) -> int:
     """Mapping issues keep counts; a sample that names the subject is cleared."""
     cleared = 0
@@ -107,6 +118,7 @@ ERASERS: list[Eraser] = [
     keyed_rows("connections.IdentityRecord", mpid="mpid"),
     Eraser("identity aliases", identity_aliases),
     keyed_rows("connections.UserProfile", mpid="mpid", external_id="external_id"),
+    Eraser("anonymous profiles", anonymous_profiles),
     Eraser("mapping issue samples", mapping_issue_samples),
     Eraser("failure group samples", failure_group_samples),
 ]

@@ -29,7 +29,7 @@ def bearer_key(header: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class AuthOutcome:
-    """``status`` is 0 when the key may call ``/users/track``, else the status to answer."""
+    """``status`` is 0 when the key may call the endpoint, else the status to answer."""
 
     key: str | None
     status: int = 0
@@ -44,6 +44,7 @@ class KeyRing:
         self._lock = threading.Lock()
 
     def authorize(self, header: str | None, permission: str = TRACK_PERMISSION) -> AuthOutcome:
+        """Whether the header's key exists (else 401) and holds ``permission`` (else 403)."""
         key = bearer_key(header)
         if key is None:
             return AuthOutcome(None, 401, MALFORMED_HEADER)

@@ -22,6 +22,7 @@ class FakeBrazeState:
         self.faults = FaultInjector(config.faults, config.seed)
         self.recorder = Recorder()
         self.deletions = DeletionLog()
+        # Braze's user-data endpoints (identify, alias, delete, merge) share a limit of their own.
         self.user_data_limiter = user_data_limiter(config.rate_limit.style)
         self.batch_mode = config.batch_mode
         self.max_body_bytes = config.max_body_bytes

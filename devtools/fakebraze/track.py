@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 
 from devtools.fakebraze.faults import FaultAction, FaultDraw
+from devtools.fakebraze.identify import ENDPOINTS as USER_DATA_ENDPOINTS
+from devtools.fakebraze.identify import handle_user_data
 from devtools.fakebraze.keys import AuthOutcome, fingerprint
 from devtools.fakebraze.recorder import RequestRecord
 from devtools.fakebraze.state import FakeBrazeState
@@ -34,6 +36,8 @@ def handle_braze(state: FakeBrazeState, request: IncomingRequest) -> Reply:
 def _route(state: FakeBrazeState, request: IncomingRequest, record: RequestRecord) -> Reply:
     if request.path == DELETE_PATH:
         return handle_users_delete(state, request, record)
+    if request.path in USER_DATA_ENDPOINTS:
+        return handle_user_data(state, request, record)
     if request.path != TRACK_PATH:
         return message(404)
     if request.method != "POST":

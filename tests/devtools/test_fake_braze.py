@@ -63,7 +63,7 @@ def test_it_reports_counts_only_for_the_arrays_sent(braze: FakeBraze) -> None:
     )
 
 
-@pytest.mark.parametrize("path", ["/users/track/", "/users/identify", "/", "/users/trackx"])
+@pytest.mark.parametrize("path", ["/users/track/", "/users/identify/", "/", "/users/trackx"])
 def test_it_answers_404_for_any_other_path(braze: FakeBraze, path: str) -> None:
     response = httpx.post(f"{braze.url}{path}", json={"attributes": [attribute()]})
     assert (response.status_code, response.json()) == (404, {"message": "Not Found"})

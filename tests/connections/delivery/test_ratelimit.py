@@ -241,3 +241,39 @@ def test_with_redis_configured_the_limiter_shares_state_through_redis(settings: 
     limiter = ratelimit.limiter()
     assert isinstance(limiter.backend, RedisBackend)
     assert limiter.rate == Rate(3000, 3.0)
+
+
+@pytest.mark.parametrize("backend", ["file", "redis"])
+def test_the_user_data_bucket_has_its_own_rate_and_slots_beside_users_tracks(
+    settings: Any, tmp_path: Path, backend: str
+) -> None:
+    settings.REDIS_URL = redis_url() if backend == "redis" else ""
+    settings.LOCAL_DIR = tmp_path
+    settings.MPBRAZE_BRAZE_RATE_LIMIT = "1/60"
+    settings.MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = "2/60"
+    workspace = f"ws-{uuid.uuid4().hex}"
+    user_data = ratelimit.Bucket.USER_DATA
+    assert ratelimit.limiter(user_data).rate == Rate(2, 60)
+    assert ratelimit.acquire(workspace, timeout=0) is not None
+    assert ratelimit.acquire(workspace, timeout=0) is None  # /users/track's one slot is taken
+    assert ratelimit.acquire(workspace, timeout=0, bucket=user_data) is not None
+    assert ratelimit.acquire(workspace, timeout=0, bucket=user_data) is not None
+    assert ratelimit.acquire(workspace, timeout=0, bucket=user_data) is None
+
+
+def test_a_pause_of_the_user_data_bucket_leaves_users_track_alone(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.REDIS_URL = ""
+    settings.LOCAL_DIR = tmp_path
+    workspace = f"ws-{uuid.uuid4().hex}"
+    user_data = ratelimit.Bucket.USER_DATA
+    ratelimit.block_until(workspace, datetime.now(UTC) + timedelta(minutes=5), bucket=user_data)
+    assert ratelimit.acquire(workspace, timeout=0, bucket=user_data) is None
+    assert ratelimit.acquire(workspace, timeout=0) is not None
+
+
+def test_a_bad_user_data_rate_names_its_own_setting(settings: Any) -> None:
+    settings.MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT = "lots"
+    with pytest.raises(ValueError, match="MPBRAZE_BRAZE_USER_DATA_RATE_LIMIT must look like"):
+        ratelimit.limiter(ratelimit.Bucket.USER_DATA)

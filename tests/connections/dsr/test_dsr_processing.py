@@ -29,6 +29,7 @@ from connections.dsr.services import dsr_request_create
 from connections.hooks.models import HookEvent
 from connections.hooks.services import hook_subscription_create
 from connections.identity.models import IdentityAlias, IdentityRecord
+from connections.merging.models import AnonymousProfile
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
 from connections.profiles.models import UserProfile
 from devtools.fakebraze import FakeBraze
@@ -308,7 +309,7 @@ def test_a_request_that_is_done_is_not_processed_twice(
     assert DataSubjectRequest.objects.get(pk=request.pk).attempts == 1
 
 
-def test_an_erasure_deletes_the_subjects_profiles_by_mpid_and_by_external_id(
+def test_an_erasure_deletes_the_subjects_profiles_and_what_outputs_know_of_their_mpids(
     output: BrazeOutput, braze: FakeBraze, two_users: tuple[InboundBatch, InboundBatch]
 ) -> None:
     connection = output.connection
@@ -321,8 +322,11 @@ def test_an_erasure_deletes_the_subjects_profiles_by_mpid_and_by_external_id(
             attributes={"plan": "gold"},
             updated_at=now,
         )
+    for anonymous, external_id in (("111", "cust-1"), ("222", "cust-2")):
+        AnonymousProfile.objects.create(output=output, mpid=anonymous, external_id=external_id)
     done = run(accept(erasure()))
 
     assert done.status == "completed", done.status_reason
     assert list(UserProfile.objects.values_list("external_id", flat=True)) == ["cust-2"]
+    assert list(AnonymousProfile.objects.values_list("mpid", flat=True)) == ["222"]
     assert done.results[str(connection.pk)]["erased_here"]["UserProfile"] == 2
