@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devtools.fakebraze.config import TRACK_PERMISSION, Faults
+from devtools.fakebraze.refusals import set_refused_users
 from devtools.fakebraze.state import FakeBrazeState
 from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
@@ -109,4 +110,5 @@ ROUTES: dict[tuple[str, str], Action] = {
     ("POST", "/_fake/keys"): set_key,
     ("GET", "/_fake/limits"): get_limits,
     ("POST", "/_fake/limits"): set_limits,
+    ("POST", "/_fake/refused-users"): set_refused_users,
 }

@@ -11,6 +11,7 @@ import json
 from devtools.fakebraze.faults import FaultAction, FaultDraw
 from devtools.fakebraze.keys import AuthOutcome, fingerprint
 from devtools.fakebraze.recorder import RequestRecord
+from devtools.fakebraze.refusals import refuse_users
 from devtools.fakebraze.state import FakeBrazeState
 from devtools.fakebraze.validation import KINDS, split_arrays, validate_track
 from devtools.fakebraze.wire import IncomingRequest, Reply, message
@@ -103,7 +104,7 @@ def _process(state: FakeBrazeState, request: IncomingRequest, record: RequestRec
     arrays = split_arrays(payload)
     if arrays is not None:
         record.counts = {kind: len(arrays.get(kind, ())) for kind in KINDS}
-    result = validate_track(payload, state.batch_mode)
+    result = refuse_users(state, validate_track(payload, state.batch_mode))
     if result.status == 201:
         state.recorder.accept(record.seq, result.accepted)
     return Reply(result.status, result.body)
