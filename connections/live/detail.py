@@ -12,10 +12,11 @@ from django.urls import reverse
 
 from connections.delivery.models import FAILED_STATUSES, Delivery, DeliveryAttempt, InboundBatch
 from connections.live.fates import Fate, delivery_fate
-from connections.live.reasons import batch_map_again, server_mapping_context
+from connections.live.reasons import MappedAgain, batch_map_again, server_mapping_context
 from connections.live.redaction import redact_source, shown_object
 from connections.live.selectors import LiveEvent
 from mapping.issues import Issue
+from mapping.objects import MappingContext
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,33 @@ class EventDetail:
     issues_url: str
 
 
-def live_event_detail(*, event: LiveEvent, redact: bool) -> EventDetail:
+class IssueReader:
+    """The mapping issues of events, each batch mapped again once per request."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[int, MappingContext | None] = {}
+        self._batches: dict[int, MappedAgain] = {}
+
+    def issues(self, event: LiveEvent) -> list[Issue]:
+        """The event's issues, as the output's current settings map the batch."""
+        batch = event.batch
+        if batch.status != InboundBatch.Status.MAPPED:
+            return []
+        if batch.connection_id not in self._contexts:
+            self._contexts[batch.connection_id] = server_mapping_context(batch.connection)
+        if batch.pk not in self._batches:
+            context = self._contexts[batch.connection_id]
+            self._batches[batch.pk] = batch_map_again(batch, context)
+        mapped = self._batches[batch.pk]
+        index = event.position.event_index
+        batch_level = mapped.issues.get(None, []) if index is not None else []
+        return [*mapped.issues.get(index, []), *batch_level]
+
+
+def live_event_detail(
+    *, event: LiveEvent, redact: bool, issues: IssueReader | None = None
+) -> EventDetail:
+    """The event in full; pass one ``issues`` reader for the rows of one page."""
     source = redact_source(event.slot.source) if redact else event.slot.source
     objects = [_object(row, redact=redact) for row in event.deliveries]
     query = urlencode({"connection__id__exact": event.batch.connection_id})
@@ -50,7 +77,7 @@ def live_event_detail(*, event: LiveEvent, redact: bool) -> EventDetail:
         event=event,
         source=source,
         objects=objects,
-        issues=_issues(event),
+        issues=(issues or IssueReader()).issues(event),
         issues_url=reverse("admin:mapping_mappingissue_changelist") + "?" + query,
     )
 
@@ -84,13 +111,3 @@ def object_answer(attempt: DeliveryAttempt, row: Delivery) -> str:
 
 def _names(error: Mapping[str, Any], array: str, index: int) -> bool:
     return str(error.get("input_array")) == array and str(error.get("index")) == str(index)
-
-
-def _issues(event: LiveEvent) -> list[Issue]:
-    """The mapping issues of this event, as the output's current settings map the batch."""
-    if event.batch.status != InboundBatch.Status.MAPPED:
-        return []
-    mapped = batch_map_again(event.batch, server_mapping_context(event.batch.connection))
-    index = event.position.event_index
-    batch_level = mapped.issues.get(None, []) if index is not None else []
-    return [*mapped.issues.get(index, []), *batch_level]

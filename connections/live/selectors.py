@@ -69,6 +69,7 @@ class _Reader:
 
     connection: Connection
     external_identity: str = "customer_id"
+    with_bodies: bool = False  # the objects as sent, for pages that show them
     context: MappingContext | None = None
     context_read: bool = False
     mapped_again: dict[int, MappedAgain] = field(default_factory=dict)
@@ -90,9 +91,11 @@ def live_events_page(
     after: Position | None = None,
     limit: int = 50,
     now: datetime | None = None,
+    with_bodies: bool = False,
 ) -> LivePage:
     """Rows newest first: older than ``before``, or (a poll) newer than ``after``."""
     reader = _reader(connection)
+    reader.with_bodies = with_bodies
     since = filters.since(now or timezone.now())
     query = _batches(connection, filters, reader, since, before, after)
     scanned = list(query[: SCAN_BATCHES + 1])
@@ -135,7 +138,7 @@ def live_events_refresh(
     batch_ids = {p.batch_id for p in wanted}
     batches = InboundBatch.objects.filter(connection=connection, pk__in=batch_ids)
     reader = _reader(connection)
-    found = [e for e in _events(reader, list(batches)) if e.position in wanted]
+    found = [e for e in _events(reader, list(batches), with_bodies=True) if e.position in wanted]
     _explain_fates(reader, found)
     return found
 
@@ -223,6 +226,11 @@ def _matching(
     return found
 
 
+def live_events_newest(*, connection: Connection) -> Position:
+    """Where a poll that has seen nothing yet starts: past the connection's newest batch."""
+    return _newest(connection, [])
+
+
 def _newest(connection: Connection, scanned: list[InboundBatch]) -> Position:
     """Where a poll starts: past the newest batch read, else the connection's newest."""
     if scanned:
@@ -247,7 +255,7 @@ def _events(
     ascending: bool = False,
     with_bodies: bool = False,
 ) -> list[LiveEvent]:
-    rows = _deliveries(batches, with_bodies=with_bodies)
+    rows = _deliveries(batches, with_bodies=with_bodies or reader.with_bodies)
     requests = _last_requests([r for found in rows.values() for r in found])
     events = []
     for batch in batches:
