@@ -56,6 +56,11 @@ class Connection(models.Model):
     # The mParticle Web SDK's key: it finds this connection on the SDK's own endpoints (identity,
     # uploads, kit configuration). Distinct from the inbound key and secret, rotatable.
     web_key = models.CharField(max_length=40, unique=True, default=new_web_key, editable=False)
+    redact_live_events = models.BooleanField(
+        "redact live events",
+        default=False,
+        help_text="Live events show user identities and attributes as •••• to everyone but Ops.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +78,8 @@ class Connection(models.Model):
             ("test_connection", "Can run connectivity tests"),
             ("preview_mapping", "Can preview the mapping of a batch"),
             ("retry_connection", "Can send objects waiting for a retry now"),
+            ("view_live_events", "Can see live events and their payloads"),
+            ("view_unredacted_live_events", "Can see live events' identities unredacted"),
         ]
 
     def __str__(self) -> str:

@@ -114,11 +114,24 @@ def connection_rotate_web_key(*, connection: Connection) -> str:
     return connection.web_key
 
 
-def connection_update(*, connection: Connection, name: str, enabled: bool) -> Connection:
-    before = {"name": connection.name, "enabled": connection.enabled}
+def connection_update(
+    *,
+    connection: Connection,
+    name: str,
+    enabled: bool,
+    redact_live_events: bool | None = None,
+) -> Connection:
+    """Rename, enable or disable; ``redact_live_events`` None keeps the setting."""
+    before = {
+        "name": connection.name,
+        "enabled": connection.enabled,
+        "redact_live_events": connection.redact_live_events,
+    }
     connection.name = name
     connection.enabled = enabled
-    connection.save(update_fields=["name", "enabled", "updated_at"])
+    if redact_live_events is not None:
+        connection.redact_live_events = redact_live_events
+    connection.save(update_fields=["name", "enabled", "redact_live_events", "updated_at"])
     changed = [field for field, value in before.items() if getattr(connection, field) != value]
     hooks.connection_updated(connection, changed=changed, action="updated")
     return connection

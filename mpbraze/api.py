@@ -13,6 +13,7 @@ from connections.api import (
     health,
     hooks,
     instance_change,
+    live_events,
     replays,
     retries,
 )
@@ -37,6 +38,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/connections", configuration.router)
 api.add_router("/connections", instance_change.router)
+api.add_router("/connections", live_events.router)
 api.add_router("", checks.router)
 api.add_router("", deliveries.router)
 api.add_router("", replays.router)

@@ -37,6 +37,7 @@ def connection_out(connection: Connection, health: Health | None = None) -> dict
         "name",
         "slug",
         "enabled",
+        "redact_live_events",
         "paused_reason",
         "paused_at",
         "inbound_key",

@@ -157,7 +157,12 @@ def connections_update(
     name = connection.name if payload.name is None else payload.name
     enabled = connection.enabled if payload.enabled is None else payload.enabled
     name = _valid_name(ConnectionEditForm({"name": name, "enabled": enabled or ""}))
-    services.connection_update(connection=connection, name=name, enabled=enabled)
+    services.connection_update(
+        connection=connection,
+        name=name,
+        enabled=enabled,
+        redact_live_events=payload.redact_live_events,
+    )
     return connection_out(connection)
 
 

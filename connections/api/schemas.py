@@ -85,6 +85,9 @@ class ConnectionIn(Strict):
 class ConnectionPatch(Strict):
     name: str | None = Field(None, max_length=1000)
     enabled: bool | None = None
+    redact_live_events: bool | None = Field(
+        None, description="Live events show identities and attributes as •••• but to Ops."
+    )
 
 
 HealthState = Literal[
@@ -115,6 +118,7 @@ class ConnectionOut(Schema):
     status: str = Field(description="Forwarding switch: active, paused or disabled.")
     health: ConnectionHealthOut
     enabled: bool
+    redact_live_events: bool
     paused_reason: str
     paused_at: datetime | None
     inbound_key: str

@@ -7,7 +7,8 @@ Celery only executes. A lost broker message is found again by the sweeper.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
 
 from connections.models import BrazeOutput, Connection
 
@@ -22,7 +23,10 @@ class InboundBatch(models.Model):
         FAILED = "failed", "Could not be mapped"
         KIT = "kit", "Sent by the SDK's Braze kit (stored, not forwarded)"
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="batches")
+    # Indexed with its id (batch_connection_id), for the live events' newest-first reads.
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="batches", db_index=False
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     source_request_id = models.CharField(max_length=200, blank=True)
     content_hash = models.CharField(max_length=64)
@@ -67,6 +71,19 @@ class InboundBatch(models.Model):
                 fields=["connection", "id"],
                 condition=Q(status__in=["received", "waiting"]),
                 name="batch_pending_ids",
+            ),
+            # Live events (connections/live): a connection's batches newest first, and one
+            # user's batches by the identities the batch carries, read from the payload as
+            # stored (ingest writes no column for them).
+            models.Index(fields=["connection", "id"], name="batch_connection_id"),
+            models.Index(F("connection"), KT("payload__mpid"), name="batch_user_mpid"),
+            models.Index(
+                F("connection"),
+                KT("payload__user_identities__customer_id"),
+                name="batch_user_customer_id",
+            ),
+            models.Index(
+                F("connection"), KT("payload__user_identities__email"), name="batch_user_email"
             ),
         ]
 

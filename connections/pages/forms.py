@@ -57,6 +57,11 @@ class ConnectionCreateForm(forms.Form):
 class ConnectionEditForm(forms.Form):
     name = forms.CharField(max_length=100)
     enabled = forms.BooleanField(required=False, help_text="Disabled connections forward nothing.")
+    redact_live_events = forms.BooleanField(
+        required=False,
+        label="Redact live events",
+        help_text="Live events show user identities and attributes as •••• to everyone but Ops.",
+    )
 
 
 class SecretRotationForm(forms.Form):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from connections.connectivity import views as checks
-from connections.pages import views, websdk_views
+from connections.pages import live_views, views, websdk_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -35,6 +35,8 @@ urlpatterns = [
     path("connections/<id:pk>/retry-now/", views.connection_retry_now, name="connection_retry_now"),
     path("connections/<id:pk>/test/", checks.connection_test, name="connection_test"),
     path("connections/<id:pk>/checks/", checks.connection_checks, name="connection_checks"),
+    path("connections/<id:pk>/events/", live_views.live_events, name="live_events"),
+    path("connections/<id:pk>/events.json", live_views.live_events_json, name="live_events_json"),
     path(
         "connections/<id:pk>/checks.json",
         checks.connection_checks_json,

@@ -127,7 +127,11 @@ def _glance_and_onboarding(request: HttpRequest, connection: Connection) -> dict
 @require_http_methods(["GET", "POST"])
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
-    initial = {"name": connection.name, "enabled": connection.enabled}
+    initial = {
+        "name": connection.name,
+        "enabled": connection.enabled,
+        "redact_live_events": connection.redact_live_events,
+    }
     form = ConnectionEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.connection_update(connection=connection, **form.cleaned_data)

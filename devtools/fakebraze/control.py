@@ -11,6 +11,7 @@ from typing import Any
 
 from devtools.fakebraze.config import TRACK_PERMISSION, Faults
 from devtools.fakebraze.identify import CONTROL_ROUTES as USER_DATA_CONTROL_ROUTES
+from devtools.fakebraze.refusals import set_refused_users
 from devtools.fakebraze.state import FakeBrazeState
 from devtools.fakebraze.wire import IncomingRequest, Reply, message
 
@@ -116,4 +117,5 @@ ROUTES: dict[tuple[str, str], Action] = {
     ("GET", "/_fake/limits"): get_limits,
     ("POST", "/_fake/limits"): set_limits,
     **USER_DATA_CONTROL_ROUTES,
+    ("POST", "/_fake/refused-users"): set_refused_users,
 }

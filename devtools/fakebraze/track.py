@@ -13,6 +13,7 @@ from devtools.fakebraze.identify import ENDPOINTS as USER_DATA_ENDPOINTS
 from devtools.fakebraze.identify import handle_user_data
 from devtools.fakebraze.keys import AuthOutcome, fingerprint
 from devtools.fakebraze.recorder import RequestRecord
+from devtools.fakebraze.refusals import refuse_users
 from devtools.fakebraze.state import FakeBrazeState
 from devtools.fakebraze.users_delete import DELETE_PATH, handle_users_delete
 from devtools.fakebraze.validation import KINDS, split_arrays, validate_track
@@ -110,7 +111,7 @@ def _process(state: FakeBrazeState, request: IncomingRequest, record: RequestRec
     arrays = split_arrays(payload)
     if arrays is not None:
         record.counts = {kind: len(arrays.get(kind, ())) for kind in KINDS}
-    result = validate_track(payload, state.batch_mode)
+    result = refuse_users(state, validate_track(payload, state.batch_mode))
     if result.status == 201:
         state.recorder.accept(record.seq, result.accepted)
     return Reply(result.status, result.body)

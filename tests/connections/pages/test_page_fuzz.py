@@ -87,6 +87,7 @@ def fields_of(form: type[forms.Form | forms.ModelForm[Any]]) -> tuple[str, ...]:
 
 OUTPUT_FIELDS = fields_of(connection_forms.BrazeOutputForm)
 NO_FORM = ("confirm", "next", "platform", "overlap_hours")
+LIVE_FILTERS = ("user", "event_name", "fate", "platform", "window", "cursor")
 PAGES = [
     Page("/", ("q",), {}),
     Page("/connections/new/", fields_of(connection_forms.ConnectionCreateForm), {"name": "Shop"}),
@@ -111,6 +112,8 @@ PAGES = [
     Page("/connections/{pk}/test/", NO_FORM, {}),
     Page("/connections/{pk}/checks/", NO_FORM, {}),
     Page("/connections/{pk}/checks.json", NO_FORM, {}),
+    Page("/connections/{pk}/events/", LIVE_FILTERS, {}),
+    Page("/connections/{pk}/events.json", (*LIVE_FILTERS, "after", "refresh"), {}),
     Page("/connections/{pk}/outputs/new/", OUTPUT_FIELDS, output_form(platform="web")),
     Page("/connections/{pk}/outputs/{platform}/", OUTPUT_FIELDS, output_form()),
     Page("/connections/{pk}/outputs/{platform}/delete/", NO_FORM, {}),
@@ -149,7 +152,9 @@ def test_a_marketer_page_never_answers_5xx_to_generated_input(
         pk=PKS,
         platform=SEGMENTS,
         overrides=st.dictionaries(st.sampled_from(page.fields), VALUES, max_size=4),
-        query=st.dictionaries(st.sampled_from(["platform", "next", "q"]), VALUES, max_size=2),
+        query=st.dictionaries(
+            st.sampled_from(["platform", "next", "q", *page.fields]), VALUES, max_size=3
+        ),
     )
     def fuzz(
         method: str, pk: str, platform: str, overrides: dict[str, str], query: dict[str, str]
