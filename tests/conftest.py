@@ -31,15 +31,24 @@ TEST_QUEUE = f"mpbraze-test-{uuid.uuid4().hex[:8]}"
 METRICS_DIRS: list[str] = []  # made by the xdist controller for its workers
 
 
+ROLE_FUNCTIONS = ("create_roles", "grant_")
+
+
 def role_migrations() -> list[Any]:
-    """The forward functions of every ``*_roles`` data migration, in migration order."""
+    """The forward functions of every data migration that creates roles or grants them
+    permissions (``create_roles``, ``grant_…``), in migration order: the ``*_roles``
+    migrations, and the grants a feature's own migration makes (erasures, profiles)."""
     functions = []
     for app in ("connections", "mapping"):
         folder = Path(importlib.import_module(f"{app}.migrations").__path__[0])
-        for path in sorted(folder.glob("*_roles.py")):
+        for path in sorted(folder.glob("0*.py")):
             module = importlib.import_module(f"{app}.migrations.{path.stem}")
             operations = module.Migration.operations
-            functions += [op.code for op in operations if isinstance(op, RunPython)]
+            functions += [
+                op.code
+                for op in operations
+                if isinstance(op, RunPython) and op.code.__name__.startswith(ROLE_FUNCTIONS)
+            ]
     return functions
 
 
