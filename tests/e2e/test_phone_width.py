@@ -113,6 +113,8 @@ def pages() -> dict[str, tuple[Callable[[Connection, Connection], str], Action |
         "output-new": (lambda busy, new: f"/connections/{new.pk}/outputs/new/?platform=web", None),
         "output-edit": (lambda busy, new: f"/connections/{busy.pk}/outputs/server/", None),
         "checks": (lambda busy, new: f"/connections/{busy.pk}/checks/", None),
+        "live-events": (lambda busy, new: f"/connections/{busy.pk}/events/", None),
+        "live-events-empty": (lambda busy, new: f"/connections/{new.pk}/events/", None),
         "preview": (lambda busy, new: f"/connections/{busy.pk}/preview/", None),
         "preview-result": (
             lambda busy, new: f"/connections/{busy.pk}/preview/",
