@@ -47,7 +47,8 @@ def role_migrations() -> list[Any]:
             functions += [
                 op.code
                 for op in operations
-                if isinstance(op, RunPython) and op.code.__name__.startswith(ROLE_FUNCTIONS)
+                if isinstance(op, RunPython)
+                and getattr(op.code, "__name__", "").startswith(ROLE_FUNCTIONS)
             ]
     return functions
 
