@@ -38,7 +38,9 @@ def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str
     (the real mapping and forwarding path, run here rather than by a worker)."""
     before = len(braze.accepted_objects())
     ids = list(
-        InboundBatch.objects.filter(connection=output.connection).values_list("pk", flat=True)
+        InboundBatch.objects.filter(connection=output.connection)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     batches_map(batch_ids=ids)
     output_forward(output_id=output.pk)

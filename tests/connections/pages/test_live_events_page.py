@@ -58,7 +58,7 @@ def test_the_poll_answers_newer_rows_and_the_new_fate_of_rows_on_their_way(
     client = signed_in(marketer)
     first = client.get(f"/connections/{seeded.pk}/events.json").json()
     assert (first["rows"], first["updates"]) == ([], {})
-    later = receive(seeded, custom("Bought"), user="bo")
+    later = receive(seeded, custom("Bought"), user="bo", mpid=8002)
     row = Delivery.objects.get(batch=later)
     Delivery.objects.filter(pk=row.pk).update(status="sent", sent_at=timezone.now())
 
