@@ -8,16 +8,21 @@ says nothing about which connections exist, and failed keys are limited per addr
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from typing import Final
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
+from connections.inbound import limits
 from connections.inbound.errors import Refusal, retry_later
 from connections.models import BrazeOutput, Connection, Platform
 from mpbraze.throttle import Limit, Throttle, client_address
 
+logger = logging.getLogger(__name__)
 WINDOW_SECONDS: Final = 60
 _KEY_FORMAT: Final = re.compile(r"[A-Za-z0-9_-]{1,40}")
 ALLOWED_HEADERS: Final = "Accept, Content-Type, x-mp-key"
@@ -104,6 +109,41 @@ def preflight(origin: str, *, allowed: bool, methods: str) -> HttpResponse:
         response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_SECONDS)
     return response
+
+
+POST_METHODS: Final = "POST, OPTIONS"
+KeyedAct = Callable[[Connection, BrazeOutput | None], None]
+
+
+def keyed_post(
+    request: HttpRequest,
+    key: str,
+    act: KeyedAct,
+    *,
+    what: str,
+    refused: Callable[[Refusal], HttpResponse] = Refusal.response,
+) -> HttpResponse:
+    """A POST endpoint of the SDK with the web key in its path: its preflight, then the key's
+    connection and the Web output's origins checked before ``act`` (given the connection and
+    its Web output); 202 with the CORS grant, or the refusal as ``refused`` renders it (the
+    grant only for an allowed origin)."""
+    if request.method == "OPTIONS":
+        return keyed_preflight(request, key, POST_METHODS)
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": POST_METHODS})
+    granted = ""
+    try:
+        connection = web_connection(request, key)
+        output = web_output(connection)
+        granted = ensure_origin_allowed(request, output)
+        act(connection, output)
+    except Refusal as refusal:
+        logger.info("%s refused: %s %s", what, refusal.status, refusal.code)
+        return grant(refused(refusal), granted)
+    except DatabaseError:
+        logger.warning("%s: database unavailable", what, exc_info=True)
+        return grant(refused(limits.database_unavailable()), granted)
+    return grant(HttpResponse(status=202), granted)
 
 
 def keyed_preflight(request: HttpRequest, key: str, methods: str) -> HttpResponse:

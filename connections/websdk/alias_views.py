@@ -9,43 +9,26 @@ body for an unknown key. Alias requests count against the address's identity req
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from connections.identity.store import UnknownUser, identity_alias
 from connections.inbound import limits
 from connections.inbound.errors import Refusal, bad_request
-from connections.models import Connection
+from connections.models import BrazeOutput, Connection
 from connections.websdk import access
 from connections.websdk.identity_requests import parse_alias_request
-
-logger = logging.getLogger(__name__)
-METHODS = "POST, OPTIONS"
 
 
 @csrf_exempt  # other sites' pages post here by design; the web key is public
 def alias(request: HttpRequest, key: str) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return access.keyed_preflight(request, key, METHODS)
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": METHODS})
-    granted = ""
-    try:
+    def record(connection: Connection, output: BrazeOutput | None) -> None:
         access.identity_throttle(request)
-        connection = access.web_connection(request, key)
-        granted = access.ensure_origin_allowed(request, access.web_output(connection))
         _record(connection, limits.read_body(request))
-    except Refusal as refusal:
-        logger.info("Alias request refused: %s %s", refusal.status, refusal.code)
-        return access.grant(_refused(refusal), granted)
-    except DatabaseError:
-        logger.warning("Alias request: database unavailable", exc_info=True)
-        return access.grant(_refused(limits.database_unavailable()), granted)
-    return access.grant(HttpResponse(status=202), granted)
+
+    return access.keyed_post(request, key, record, what="Alias request", refused=_refused)
 
 
 def _record(connection: Connection, body: bytes) -> None:

@@ -9,39 +9,23 @@ JSON) and answers 202, keeping nothing (the batches the SDK uploads already hold
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from connections.inbound import limits, parsing
-from connections.inbound.errors import Refusal, bad_request
+from connections.inbound.errors import bad_request
+from connections.models import BrazeOutput, Connection
 from connections.websdk import access
-
-logger = logging.getLogger(__name__)
-METHODS = "POST, OPTIONS"
 
 
 @csrf_exempt  # other sites' pages post here by design; the web key is public
 def forwarding_stats(request: HttpRequest, key: str) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return access.keyed_preflight(request, key, METHODS)
-    if request.method != "POST":
-        return HttpResponse(status=405, headers={"Allow": METHODS})
-    granted = ""
-    try:
-        connection = access.web_connection(request, key)
-        granted = access.ensure_origin_allowed(request, access.web_output(connection))
+    def check(connection: Connection, output: BrazeOutput | None) -> None:
         stats_check(parsing.decode_json(limits.read_body(request)))
-    except Refusal as refusal:
-        logger.info("Web SDK forwarding statistics refused: %s %s", refusal.status, refusal.code)
-        return access.grant(refusal.response(), granted)
-    except DatabaseError:
-        logger.warning("Web SDK forwarding statistics: database unavailable", exc_info=True)
-        return access.grant(limits.database_unavailable().response(), granted)
-    return access.grant(HttpResponse(status=202), granted)
+
+    return access.keyed_post(request, key, check, what="Web SDK forwarding statistics")
 
 
 def stats_check(document: Any) -> None:

@@ -1,8 +1,11 @@
-"""What browser tests share: signing in, screenshots at desktop and phone width, and what the
-real SDKs' uploads become at the fake Braze."""
+"""What browser tests share: signing in, screenshots at desktop and phone width, a shop's site
+carrying the real SDK files, and what the real SDKs' uploads become at the fake Braze."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from connections.delivery.mapping_service import batches_map
 from connections.models import BrazeOutput, InboundBatch
 from devtools.fakebraze import FakeBraze
 from tests.conftest import PASSWORD
+from tests.stdlib_server import local_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
 WIDTHS = (1280, 375)
@@ -45,3 +49,24 @@ def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str
     batches_map(batch_ids=ids)
     output_forward(output_id=output.pk)
     return [(o["kind"], o["body"]) for o in braze.accepted_objects()[before:]]
+
+
+@contextmanager
+def shop_site(page: str, scripts: Mapping[str, bytes]) -> Iterator[str]:
+    """A shop's site on its own loopback port (another origin than mpbraze): ``scripts`` by
+    path (the published SDK files), any other path the HTML ``page``. Yields its origin."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path.split("?")[0]
+        if path in scripts:
+            body, kind = scripts[path], "application/javascript"
+        else:
+            body, kind = page.encode(), "text/html"
+        handler.send_response(200)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with local_server(respond) as (port, _):
+        yield f"http://127.0.0.1:{port}"

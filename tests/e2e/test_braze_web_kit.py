@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,10 +25,9 @@ from devtools.fakebraze.sdk_api import SdkRequest
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY
 from tests.connections.inbound_helpers import Sender
-from tests.e2e.helpers import forwarded, sign_in
+from tests.e2e.helpers import forwarded, shop_site, sign_in
 from tests.e2e.tls import Certificate
 from tests.services import web_braze_kit_file, web_sdk_file
-from tests.stdlib_server import local_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,21 +74,8 @@ def site(mpbraze_tls: str, connection: Connection) -> Iterator[str]:
         "/BrazeKit.common.js": Path(web_braze_kit_file()).read_bytes(),
     }
     page = PAGE % {"host": mpbraze_tls, "key": connection.web_key, "customer": CUSTOMER}
-
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        path = handler.path.split("?")[0]
-        if path in files:
-            body, kind = files[path], "application/javascript"
-        else:
-            body, kind = page.encode(), "text/html"
-        handler.send_response(200)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    with local_server(respond) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    with shop_site(page, files) as origin:
+        yield origin
 
 
 def web_kit_outputs(

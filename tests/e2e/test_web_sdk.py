@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,9 +20,8 @@ from devtools.fakebraze import FakeBraze
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import REST_KEY
 from tests.connections.inbound_helpers import Sender
-from tests.e2e.helpers import forwarded
+from tests.e2e.helpers import forwarded, shop_site
 from tests.services import web_sdk_file
-from tests.stdlib_server import local_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,22 +67,9 @@ def web_server_side(connection: Connection, braze: FakeBraze, origin: str) -> Br
 @pytest.fixture
 def site(live_server: Any, connection: Connection) -> Iterator[str]:
     """A page of another origin (another loopback port) carrying the published SDK file."""
-    sdk = Path(web_sdk_file()).read_bytes()
-    host = urlsplit(live_server.url).netloc
-
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        if handler.path == "/mparticle.js":
-            body, kind = sdk, "application/javascript"
-        else:
-            body, kind = (PAGE % {"host": host, "key": connection.web_key}).encode(), "text/html"
-        handler.send_response(200)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    with local_server(respond) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    page = PAGE % {"host": urlsplit(live_server.url).netloc, "key": connection.web_key}
+    with shop_site(page, {"/mparticle.js": Path(web_sdk_file()).read_bytes()}) as origin:
+        yield origin
 
 
 def test_the_real_web_sdk_arrives_as_the_events_api_would_deliver_it(

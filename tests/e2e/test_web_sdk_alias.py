@@ -6,7 +6,6 @@ is recorded by mpbraze with the MPIDs the Identity API issued, and the page's ca
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ import pytest
 from connections.identity.models import IdentityAlias, IdentityRecord
 from connections.models import Connection
 from tests.conftest import add_output
+from tests.e2e.helpers import shop_site
 from tests.services import web_sdk_file
-from tests.stdlib_server import local_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,20 +44,9 @@ mParticle.init("%(key)s", {
 
 @pytest.fixture
 def site(mpbraze_tls: str, connection: Connection) -> Iterator[str]:
-    sdk = Path(web_sdk_file()).read_bytes()
     page = PAGE % {"host": mpbraze_tls, "key": connection.web_key, "customer": CUSTOMER}
-
-    def respond(handler: BaseHTTPRequestHandler) -> None:
-        is_sdk = handler.path == "/mparticle.js"
-        body = sdk if is_sdk else page.encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/javascript" if is_sdk else "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    with local_server(respond) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    with shop_site(page, {"/mparticle.js": Path(web_sdk_file()).read_bytes()}) as origin:
+        yield origin
 
 
 def test_the_sdk_aliases_the_anonymous_visitor_to_the_user_who_logged_in(
