@@ -186,9 +186,11 @@ def test_it_turns_any_json_batch_into_valid_braze_objects_or_recorded_issues(
     assert result.filtered_count >= 0
 
 
+# What a profile can hold: values as sent to Braze, so within its type rules (an integer is a
+# signed 64-bit one).
 STORED_PROFILES = st.dictionaries(
     st.sampled_from(["a", "plan", "first_name", "Zip"]),
-    st.text(max_size=5) | st.integers() | st.booleans(),
+    st.text(max_size=5) | st.integers(-(2**63), 2**63 - 1) | st.booleans(),
     max_size=4,
 ).map(lambda attributes: Profile(attributes, dict.fromkeys(attributes, 5)))
 
