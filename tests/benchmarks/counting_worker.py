@@ -3,7 +3,7 @@ worker, unchanged, that also counts the SQL statements each task name runs, for 
 "queries per batch" and "queries per Braze request" figures.
 
 Only a Django execute wrapper is added in each process; totals are written after every task to
-``$MPBRAZE_BENCH_COUNTS_DIR/<pid>.json``.
+``$MPBRAZE_BENCH_COUNTS_DIR/<pid>.json``, and ``ready-<pid>`` once the worker consumes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any
 
 
 def _install() -> None:
-    from celery.signals import task_postrun, task_prerun
+    from celery.signals import task_postrun, task_prerun, worker_ready
     from django.db.backends.signals import connection_created
 
     folder = Path(os.environ["MPBRAZE_BENCH_COUNTS_DIR"])
@@ -44,9 +44,13 @@ def _install() -> None:
         path.with_suffix(".tmp").write_text(json.dumps(_counts))
         path.with_suffix(".tmp").replace(path)  # a reader never sees half a file
 
+    def on_ready(**_: Any) -> None:
+        (folder / f"ready-{os.getpid()}").touch()
+
     connection_created.connect(on_connection, weak=False)
     task_prerun.connect(on_start, weak=False)
     task_postrun.connect(on_end, weak=False)
+    worker_ready.connect(on_ready, weak=False)
 
 
 def read_counts(folder: Path) -> Counter[str]:

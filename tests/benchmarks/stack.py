@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH_DATABASE = "mpbraze_bench"
+# A developer running two benchmarks on one server gives each a database of its own.
+BENCH_DATABASE = os.environ.get("MPBRAZE_BENCH_DATABASE", "mpbraze_bench")
 
 
 def prepare_environment() -> str:
@@ -163,6 +164,15 @@ def celery_worker(
         command.append("--beat")
     env = child_environment(MPBRAZE_CELERY_QUEUE=queue, MPBRAZE_BENCH_COUNTS_DIR=str(counts))
     return Process(command, env, log)
+
+
+def wait_ready(counts: Path, workers: int, timeout: float = 60) -> None:
+    """Until ``workers`` worker processes writing into ``counts`` consume their queues."""
+    deadline = time.monotonic() + timeout
+    while len(list(counts.glob("ready-*"))) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers not ready within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def _wait_for(url: str, process: Process, timeout: float = 30) -> None:
