@@ -7,10 +7,15 @@ import os
 import tempfile
 from pathlib import Path
 
-from tests.benchmarks import stack
-from tests.benchmarks.harness import LATENCY_MS, Bench, naive_forwarder
+from tests.benchmarks import row_versions, stack
+from tests.benchmarks.at_once import bench_at_once
+from tests.benchmarks.harness import EXPECTED, LATENCY_MS, Bench, naive_forwarder
 from tests.benchmarks.load import CLIENTS, EVENTS, EVENTS_PER_BATCH, bodies
 from tests.benchmarks.report import BenchmarkRow
+
+# Which phases run: the baseline's run (baseline.py) needs only the end-to-end ones.
+PHASES = os.environ.get("MPBRAZE_BENCH_PHASES", "ingest,e2e,at_once").split(",")
+MAPPING_TASK_CASE = f"{EVENTS:,}-event backlog, 1 worker process on the mapping queue"
 
 
 def bench_delivery() -> list[BenchmarkRow]:
@@ -25,6 +30,21 @@ def bench_delivery() -> list[BenchmarkRow]:
 
 def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
     rows: list[BenchmarkRow] = []
+    if "ingest" in PHASES:
+        rows += _ingest_and_mapping(bench)
+    if "e2e" in PHASES:
+        rows += _end_to_end(bench)
+    if "at_once" in PHASES:
+        rows += bench_at_once(bench)
+    if bench.web_rss:
+        rows.append(BenchmarkRow("memory", "web (gunicorn worker)", bench.web_rss, "MB peak RSS"))
+    note = f"{LATENCY_MS} ms Braze"
+    rows.append(BenchmarkRow("machine", machine, os.cpu_count() or 0, "cores", note))
+    return rows
+
+
+def _ingest_and_mapping(bench: Bench) -> list[BenchmarkRow]:
+    rows: list[BenchmarkRow] = []
     ingest = bench.ingest("map")
     bare = bench.bare(bodies("bare")[: ingest.requests])
     share = 100 * ingest.requests / ingest.seconds / (bare.requests / bare.seconds)
@@ -35,7 +55,7 @@ def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
     rows.append(
         BenchmarkRow(
             "mapping task",
-            f"{EVENTS:,}-event backlog, 1 worker process on the mapping queue",
+            MAPPING_TASK_CASE,
             mapped["batches_per_second"] * EVENTS_PER_BATCH,
             "events/s",
             f"{mapped['batches_per_second']:,.0f} batches/s;"
@@ -43,6 +63,11 @@ def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
             f" {batches / mapped['seconds']:,.0f} batches/s counting the worker's start",
         )
     )
+    return rows
+
+
+def _end_to_end(bench: Bench) -> list[BenchmarkRow]:
+    rows: list[BenchmarkRow] = []
     naive = naive_forwarder(bench.braze.url)
     runs = {}
     for workers, prefix in ((1, "one"), (2, "two")):
@@ -50,17 +75,20 @@ def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
         runs[workers] = bench.drain(workers, prefix)
     for workers, run in runs.items():
         rows += _drain_rows(workers, run, naive)
+    case = _drain_case(2)
+    rows += row_versions.rows(case, *bench.writes["two"], EXPECTED, "the drain alone")
     scale = runs[1]["seconds"] / runs[2]["seconds"]
     rows.append(BenchmarkRow("end to end", "scale-out 1 → 2 workers", scale, "x faster"))
     rows.append(BenchmarkRow("naive forwarder", "1 request per event", naive, "events/s"))
-    rows.append(BenchmarkRow("memory", "web (gunicorn worker)", bench.web_rss, "MB peak RSS"))
-    note = f"{LATENCY_MS} ms Braze"
-    rows.append(BenchmarkRow("machine", machine, os.cpu_count() or 0, "cores", note))
     return rows
 
 
+def _drain_case(workers: int) -> str:
+    return f"{EVENTS:,}-event backlog, {workers} worker process{'es' if workers > 1 else ''}"
+
+
 def _drain_rows(workers: int, run: dict[str, float], naive: float) -> list[BenchmarkRow]:
-    case = f"{EVENTS:,}-event backlog, {workers} worker process{'es' if workers > 1 else ''}"
+    case = _drain_case(workers)
     rate = EVENTS / run["seconds"]
     return [
         BenchmarkRow(
@@ -68,7 +96,7 @@ def _drain_rows(workers: int, run: dict[str, float], naive: float) -> list[Bench
             case,
             rate,
             "events/s",
-            f"{rate / naive:.0f}x naive; from the workers' start to the last object",
+            f"{rate / naive:.0f}x naive; from the workers' start to the last object accepted",
         ),
         BenchmarkRow(
             "end to end",

@@ -29,7 +29,7 @@ class Ingest:
     latencies: list[float]
 
     def row(self, case: str, note: str = "") -> list[BenchmarkRow]:
-        p50, p99 = _percentile(self.latencies, 50), _percentile(self.latencies, 99)
+        p50, p99 = percentile(self.latencies, 50), percentile(self.latencies, 99)
         timing = f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms. {note}".strip()
         rows = [BenchmarkRow("ingest", case, self.requests / self.seconds, "requests/s", timing)]
         if self.events:
@@ -37,7 +37,7 @@ class Ingest:
         return rows
 
 
-def _percentile(values: list[float], percent: int) -> float:
+def percentile(values: list[float], percent: int) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, len(ordered) * percent // 100)]
 
@@ -76,7 +76,9 @@ HEADERS = {
 }
 
 
-def post_all(url: str, auth: str, requests: list[Any], *, expect: int = 202) -> Ingest:
+def post_all(
+    url: str, auth: str, requests: list[Any], *, expect: int = 202, clients: int = CLIENTS
+) -> Ingest:
     headers = {"Authorization": auth, **HEADERS}
     latencies: list[float] = []
     local = threading.local()
@@ -91,7 +93,7 @@ def post_all(url: str, auth: str, requests: list[Any], *, expect: int = 202) -> 
             raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
+    with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, requests))
     seconds = time.perf_counter() - started
     events = sum(len(b["events"]) for body in requests if isinstance(body, list) for b in body)
