@@ -49,7 +49,7 @@ def _ingest_and_mapping(bench: Bench) -> list[BenchmarkRow]:
     bare = bench.bare(bodies("bare")[: ingest.requests])
     share = 100 * ingest.requests / ingest.seconds / (bare.requests / bare.seconds)
     rows += ingest.row(f"inbound API, {CLIENTS} clients", f"{share:.0f} % of the bare view.")
-    rows += bare.row("bare Django view answering 202 (baseline)")[:1]
+    rows += bare.row("bare Django view answering 202 (reference)")[:1]
     mapped = bench.map_only("map")
     batches = EVENTS / EVENTS_PER_BATCH
     rows.append(

@@ -16,6 +16,7 @@ class BenchmarkRow:
     figure: float
     unit: str
     note: str = ""
+    baseline: float | None = None  # the same figure on the baseline commit, if it ran
 
 
 def best_seconds(run: Callable[[], object], repeats: int = 5) -> float:
@@ -28,12 +29,30 @@ def best_seconds(run: Callable[[], object], repeats: int = 5) -> float:
     return min(timings)
 
 
-def markdown_table(rows: list[BenchmarkRow]) -> str:
-    lines = ["| benchmark | case | figure | unit | note |", "|---|---|---:|---|---|"]
+def markdown_table(rows: list[BenchmarkRow], baseline: str = "") -> str:
+    """One line a row; with ``baseline`` (the commit's name), two more columns: its figure and
+    the ratio current ÷ baseline."""
+    header = ["benchmark", "case", "figure", "unit", "note"]
+    align = ["---", "---", "---:", "---", "---"]
+    if baseline:
+        header[3:3], align[3:3] = [baseline, "current ÷ baseline"], ["---:", "---:"]
+    lines = [_line(header), _line(align)]
     for row in rows:
-        figure = f"{row.figure:,.0f}" if row.figure >= 100 else f"{row.figure:,.2f}"
-        lines.append(f"| {row.benchmark} | {row.case} | {figure} | {row.unit} | {row.note} |")
+        cells = [row.benchmark, row.case, _number(row.figure), row.unit, row.note]
+        if baseline:
+            ratio = f"{row.figure / row.baseline:.2f}x" if row.baseline else ""
+            base = "" if row.baseline is None else _number(row.baseline)
+            cells[3:3] = [base, ratio]
+        lines.append(_line(cells))
     return "\n".join(lines)
+
+
+def _line(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _number(figure: float) -> str:
+    return f"{figure:,.0f}" if figure >= 100 else f"{figure:,.2f}"
 
 
 def write_json(rows: list[BenchmarkRow]) -> Path:
