@@ -6,7 +6,9 @@ Every figure is checked before it is printed: each event reached the fake Braze 
 
 from __future__ import annotations
 
+import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +26,8 @@ EXPECTED = EVENTS + EVENTS // EVENTS_PER_BATCH  # events + one attributes object
 
 
 class Bench:
-    """One run of the whole stack; each phase ingests on a queue of its own."""
+    """One run of the whole stack; each phase ingests on a queue of its own, named for this
+    run (a stopped phase leaves no-op messages behind: no later run may consume them)."""
 
     def __init__(self, folder: Path) -> None:
         from connections import services
@@ -38,6 +41,8 @@ class Bench:
         self.output = braze_connection(self.connection, self.braze.url)
         self.auth = basic(self.connection.inbound_key, secret)
         self.processes: list[stack.Process] = []
+        self.run = uuid.uuid4().hex[:8]
+        self.queues: set[str] = set()
         self.web_rss = 0.0
         # Per phase: row versions before and after (None on SQLite).
         self.writes: dict[
@@ -48,6 +53,11 @@ class Bench:
         for process in self.processes:
             process.stop()
         self.braze.stop()
+        _purge_queues(self.queues)
+
+    def queue(self, prefix: str) -> str:
+        self.queues.add(f"bench-{self.run}-{prefix}")
+        return f"bench-{self.run}-{prefix}"
 
     def start(self, process: stack.Process) -> stack.Process:
         self.processes.append(process)
@@ -61,30 +71,33 @@ class Bench:
         web.stop()
         return result
 
-    def web(self, queue: str) -> tuple[stack.Process, str]:
-        """The product under gunicorn, enqueueing on ``queue``; and its bulk events URL."""
+    def web(self, prefix: str) -> tuple[stack.Process, str]:
+        """The product under gunicorn, enqueueing on the phase's queue; and its bulk URL."""
         port = _free_port()
-        log = self.folder / f"web-{queue}.log"
+        log = self.folder / f"web-{prefix}.log"
+        queue = self.queue(prefix)
         web = self.start(stack.gunicorn("mpbraze.wsgi:application", port, log, queue=queue))
         return web, f"http://127.0.0.1:{port}/v2/bulkevents"
 
     def bare(self, requests: list[Any]) -> Ingest:
         port = _free_port()
         wsgi = "tests.benchmarks.bare_wsgi:application"
-        web = self.start(stack.gunicorn(wsgi, port, self.folder / "bare.log", queue="bare"))
+        web = self.start(
+            stack.gunicorn(wsgi, port, self.folder / "bare.log", queue=self.queue("bare"))
+        )
         result = post_all(f"http://127.0.0.1:{port}/bench/bare/", self.auth, requests)
         web.stop()
         return result
 
-    def workers(self, count: int, queue: str, *, mapping_only: bool = False) -> list[Any]:
-        counts = self.folder / f"counts-{queue}"
+    def workers(self, count: int, prefix: str, *, mapping_only: bool = False) -> list[Any]:
+        counts = self.folder / f"counts-{prefix}"
         counts.mkdir()
         return [
             self.start(
                 stack.celery_worker(
-                    f"{queue}{n}",
-                    self.folder / f"worker-{queue}{n}.log",
-                    queue=queue,
+                    f"{prefix}{n}",
+                    self.folder / f"worker-{prefix}{n}.log",
+                    queue=self.queue(prefix),
                     counts=counts,
                     beat=n == 0 and not mapping_only,
                     mapping_only=mapping_only,
@@ -170,6 +183,20 @@ def _mapping_rate() -> float:
     )
     span = (groups[-1][0] - groups[0][0]).total_seconds()
     return sum(n for _, n in groups[:-1]) / span if span else 0.0
+
+
+def _purge_queues(names: set[str]) -> None:
+    """Empty each queue of the run and its forwarding and hooks queues (RabbitMQ would refuse
+    one never declared, hence suppressed: the figures are printed whatever happens here)."""
+    from kombu import Queue
+
+    from mpbraze.celery import app, forward_queue, hooks_queue
+
+    with app.connection_for_write() as connection:
+        for name in names:
+            for queue in (name, forward_queue(name), hooks_queue(name)):
+                with contextlib.suppress(Exception):
+                    Queue(queue, channel=connection.default_channel).purge()
 
 
 def forget_everything() -> None:
