@@ -59,7 +59,7 @@ def bench_baseline(environment: Mapping[str, str]) -> tuple[str, list[BenchmarkR
 
 def beside(current: list[BenchmarkRow], baseline: list[BenchmarkRow]) -> list[BenchmarkRow]:
     """The current rows with the baseline's figure of the same case and unit (and, for the
-    row versions, its note); baseline rows without a current one at the end."""
+    row versions, its note); baseline rows without a current one at the end, marked so."""
     by_key = {(row.benchmark, row.case, row.unit): row for row in baseline}
     merged: list[BenchmarkRow] = []
     for row in current:
@@ -69,7 +69,8 @@ def beside(current: list[BenchmarkRow], baseline: list[BenchmarkRow]) -> list[Be
             continue
         note = f"{row.note} · baseline: {base.note}" if row.benchmark in NOTED else row.note
         merged.append(replace(row, baseline=base.figure, note=note))
-    return merged + list(by_key.values())
+    unmatched = [replace(row, case=f"{row.case} (baseline only)") for row in by_key.values()]
+    return merged + unmatched
 
 
 def _git(*arguments: str) -> bytes:
