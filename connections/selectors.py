@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connections.delivery.models import FAILED_STATUSES
@@ -57,7 +58,7 @@ def delivery_counts(
             status__in=[*groups["sent"], *groups["waiting"]],
         )
         .values("connection_id", "status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("size"))  # objects: a row holds a user's objects of a batch
     )
     counts = {pk: dict.fromkeys([*groups, "failed", "unknown"], 0) for pk in connection_ids}
     for row in rows:
@@ -178,11 +179,12 @@ def connection_last_retry_now(connection: Connection) -> HistoryNote | None:
 
 def connection_objects_waiting_later(connection: Connection) -> int:
     """Queued objects whose next attempt is still to come: what Retry now would make due."""
-    return Delivery.objects.filter(
+    later = Delivery.objects.filter(
         connection_id=connection.pk,
         status=Delivery.Status.QUEUED,
         next_attempt_at__gt=timezone.now(),
-    ).count()
+    )
+    return int(later.aggregate(n=Coalesce(Sum("size"), 0))["n"])
 
 
 def connection_output_drafts(connection: Connection) -> list[OutputDraft]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from connections.api.auth import token
 from connections.api.common import ERRORS
@@ -45,6 +45,7 @@ class DeliveryOut(Schema):
     last_error: str
     failure_group_id: int | None
     replay_count: int
+    objects: int = Field(description="The Braze objects the row holds: a user's of one batch.")
 
 
 class AttemptOut(Schema):
@@ -58,7 +59,8 @@ class AttemptOut(Schema):
 
 
 class DeliveryDetail(DeliveryOut):
-    body: Any
+    body: Any = Field(description="The row's first object.")
+    more: list[Any] = Field(description="Its further objects, each with its sequence and body.")
     http_attempts: list[AttemptOut]
 
 
@@ -105,18 +107,19 @@ class FailureGroupPage(Page):
     items: list[FailureGroupOut]
 
 
-DELIVERY_FIELDS = tuple(name for name in DeliveryOut.model_fields if name != "platform")
+DELIVERY_FIELDS = tuple(n for n in DeliveryOut.model_fields if n not in ("platform", "objects"))
 
 
 def delivery_out(row: Delivery) -> dict[str, Any]:
     return {
         **{name: getattr(row, name) for name in DELIVERY_FIELDS},
         "platform": row.output.platform,
+        "objects": row.size,
     }
 
 
 def _deliveries() -> QuerySet[Delivery]:
-    return Delivery.objects.select_related("output").defer("body")
+    return Delivery.objects.select_related("output").defer("body", "more")
 
 
 def _moment(field: str, value: str | None) -> datetime | None:
@@ -155,6 +158,7 @@ def deliveries_read(request: HttpRequest, delivery_id: DatabaseId) -> dict[str, 
     return {
         **delivery_out(row),
         "body": masked(row.body),
+        "more": [{**item, "body": masked(item["body"])} for item in row.more],
         "http_attempts": [
             {name: getattr(a, name) for name in AttemptOut.model_fields} for a in attempts
         ],

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Q
+
 from connections.delivery.models import Delivery
 
 IDENTIFIERS = frozenset(
@@ -65,15 +67,18 @@ def _accepted_attributes(
     if not rows:
         return {}
     accepted = Delivery.objects.filter(
+        Q(kind=Delivery.Kind.ATTRIBUTES) | Q(size__gt=1),  # a row of several may hold one
         output_id__in={row.output_id for row in rows},
         user_key__in={row.user_key for row in rows},
-        kind=Delivery.Kind.ATTRIBUTES,
         status=Delivery.Status.SENT,
         batch_id__gte=min(row.batch_id for row in rows),
-    ).values_list("user_key", "batch_id", "sequence", "body")
+    ).only("user_key", "batch_id", "sequence", "kind", "event_index", "event_name", "body", "more")
     newer: dict[str, list[tuple[tuple[int, int], set[str]]]] = {}
-    for user, batch_id, sequence, body in accepted:
-        newer.setdefault(user, []).append(((batch_id, sequence), set(body) - identifiers_of(body)))
+    for row in accepted:
+        for held in row.held_objects():
+            if held.kind == Delivery.Kind.ATTRIBUTES:
+                keys = set(held.body) - identifiers_of(held.body)
+                newer.setdefault(row.user_key, []).append(((row.batch_id, held.sequence), keys))
     return newer
 
 

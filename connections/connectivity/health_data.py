@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Min, OuterRef, Subquery, Value
+from django.db.models import Count, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -67,7 +67,7 @@ def waiting_for_retry(ids: list[int]) -> dict[int, Waiting]:
             connection_id__in=ids, status=Delivery.Status.QUEUED, attempts__gt=0
         )
         .values("connection_id")
-        .annotate(n=Count("pk"), at=Min("next_attempt_at"))
+        .annotate(n=Sum("size"), at=Min("next_attempt_at"))
     )
     counts = {row["connection_id"]: (row["n"], row["at"]) for row in rows}
     answers = _last_answers(list(counts))

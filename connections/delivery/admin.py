@@ -33,7 +33,16 @@ def recent_values_filter(field: str, title: str) -> type[RecentValuesFilter]:
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin[Delivery]):
-    list_display = ("pk", "connection", "kind", "event_name", "user", "status", "created_at")
+    list_display = (
+        "pk",
+        "connection",
+        "kind",
+        "event_name",
+        "size",
+        "user",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "connection", "kind")
     search_fields = ("user_key", "event_name", "last_error")
     list_select_related = ("connection",)
@@ -42,6 +51,7 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin[Delivery]):
         "output",
         "kind",
         "event_name",
+        "size",
         "user_key",
         "status",
         "created_at",
@@ -67,9 +77,12 @@ class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin[Delivery]):
     def counters(self, row: Delivery) -> str:
         return display.attempt_counts(row)
 
-    @admin.display(description="Object as sent")
+    @admin.display(description="Objects as sent")
     def object_as_sent(self, row: Delivery) -> str:
-        return pretty_json(display.masked(row.body))
+        """The row's object, or its objects when it holds a user's several of a batch."""
+        if not row.more:
+            return pretty_json(display.masked(row.body))
+        return pretty_json([display.masked(held.body) for held in row.held_objects()])
 
     @admin.display(description="HTTP attempts, oldest first")
     def attempts_table(self, row: Delivery) -> str:

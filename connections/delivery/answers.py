@@ -12,9 +12,15 @@ from django.utils import timezone
 
 from connections import lifecycle
 from connections.braze.transport import TrackOutcome, TrackResponse
-from connections.delivery import attempts, outbox, ratelimit
+from connections.delivery import attempts, groups, outbox, ratelimit
 from connections.delivery.models import Delivery, DeliveryAttempt
-from connections.delivery.outcomes import RowsAt, is_configuration_problem, partial_rejections
+from connections.delivery.outcomes import (
+    RowsAt,
+    error_positions,
+    held_rows,
+    is_configuration_problem,
+    partial_rejections,
+)
 from connections.delivery.sender import Sender
 from connections.delivery.tuning import delivery_config
 from connections.metrics.definitions import record_request
@@ -53,10 +59,13 @@ def answered(
         for attempt, rows_at, response in answers:
             if response.outcome == TrackOutcome.SPLIT:
                 continue
+            if response.outcome == TrackOutcome.PARTIAL:  # per object: one row each first
+                named = error_positions(response.errors)
+                rows_at = groups.split_request(rows_at, named, attempt)
             attempts.attempt_finish(attempt=attempt, response=response)
             if response.outcome == TrackOutcome.SUCCESS:
                 sender.accepted_any = True
-                accepted.setdefault(response.status_code, []).extend(rows_at.values())
+                accepted.setdefault(response.status_code, []).extend(held_rows(rows_at))
             else:
                 handlers[response.outcome](sender, rows_at, response)
         for status_code, rows in accepted.items():
@@ -82,12 +91,12 @@ def _on_partial(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> Non
         failure = outbox.Failure(response.status_code, "braze_object_error", message)
         outbox.outbox_reject(rows=rows, failure=failure)
     refused = {row.pk for rows in rejected.values() for row in rows}
-    accepted = [row for row in rows_at.values() if row.pk not in refused]
+    accepted = [row for row in held_rows(rows_at) if row.pk not in refused]
     outbox.outbox_mark_sent(rows=accepted, status_code=response.status_code)
 
 
 def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
-    rows = list(rows_at.values())
+    rows = held_rows(rows_at)
     _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
     sender.retried += rows
     sender.run_again_after(delivery_config().retry_backoff_seconds[0] * 0.8)
@@ -108,14 +117,16 @@ def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
     """Wait as Braze asks, without spending the rows' retry budget."""
     until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
     ratelimit.block_until(sender.workspace, until)
-    outbox.outbox_release(rows=list(rows_at.values()), at=until)
+    outbox.outbox_release(rows=held_rows(rows_at), at=until)
     sender.run_again_after((until - timezone.now()).total_seconds())
     sender.stopped = True
 
 
 def _on_split(rows_at: RowsAt, response: TrackResponse) -> list[list[Delivery]]:
     """A whole-request 400/413: bisect until the bad objects stand alone, then reject them."""
-    rows = list(rows_at.values())
+    rows = held_rows(rows_at)
+    if len(rows) == 1:  # one row of several objects: bisect its objects
+        rows = groups.split_whole(rows)
     if len(rows) == 1:
         outbox.outbox_reject(rows=rows, failure=_failure(response))
         return []
@@ -136,7 +147,7 @@ def _pause(sender: Sender, rows_at: RowsAt, reason: str) -> None:
     lifecycle.connection_pause(
         connection=sender.output.connection, reason=reason, refused_output=sender.output
     )
-    outbox.outbox_release(rows=list(rows_at.values()))
+    outbox.outbox_release(rows=held_rows(rows_at))
     sender.stopped = True
 
 
@@ -147,7 +158,7 @@ def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> No
         )
         _pause(sender, rows_at, f"{reason}. Check the REST endpoint to resume.")
         return
-    outbox.outbox_reject(rows=list(rows_at.values()), failure=_failure(response))
+    outbox.outbox_reject(rows=held_rows(rows_at), failure=_failure(response))
 
 
 # Success is applied by ``answered`` itself: the rows of every accepted request at once.

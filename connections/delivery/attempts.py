@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.braze.transport import TrackOutcome, TrackResponse
+from connections.delivery.groups import index_map_of
 from connections.delivery.models import DeliveryAttempt
-from connections.delivery.outcomes import RowsAt
+from connections.delivery.outcomes import RowsAt, held_rows
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
 
@@ -30,7 +31,7 @@ def attempts_start(
             started_at=now,
             object_count=len(rows_at),
             request_bytes=request.size_bytes,
-            index_map=_index_map(rows_at),
+            index_map=index_map_of(rows_at),
             claim_token=next(iter(rows_at.values())).claim_token if rows_at else "",
             worker=worker[:200],
         )
@@ -42,19 +43,13 @@ def attempts_start(
         link.objects.bulk_create(
             link(deliveryattempt_id=attempt.pk, delivery_id=row.pk)
             for attempt, (_, rows_at) in zip(attempts, requests, strict=True)
-            for row in rows_at.values()
+            for row in held_rows(rows_at)
         )
     return attempts
 
 
-def _index_map(rows_at: RowsAt) -> dict[str, list[int]]:
-    index_map: dict[str, list[int]] = {}
-    for (array, _index), row in sorted(rows_at.items()):
-        index_map.setdefault(array, []).append(row.pk)
-    return index_map
-
-
 FINISHED_FIELDS = [
+    "index_map",  # rewritten when a row of several objects was split on this answer
     "finished_at",
     "duration_ms",
     "outcome",

@@ -21,15 +21,16 @@ from django.utils import timezone
 from connections import lifecycle
 from connections.braze.transport import BrazeTransport
 from connections.crypto.encryption import EncryptionKeyError
-from connections.delivery import answers, attempts, outbox, ratelimit, schedule
+from connections.delivery import answers, attempts, groups, outbox, ratelimit, schedule
 from connections.delivery.identify import identifies_first
 from connections.delivery.models import Delivery
-from connections.delivery.outcomes import RowsAt
+from connections.delivery.outcomes import RowsAt, held_rows
 from connections.delivery.sender import Planned, Sender, keep_lease, rows_of, workspace_of
 from connections.delivery.tuning import delivery_config
 from connections.dsr import guard
 from connections.models import BrazeOutput, Connection
 from mapping.objects import BrazeObject, ObjectKind
+from mapping.output_settings import BatchSizeMode
 from mapping.requests import LIMITS, TrackRequest, build_track_requests
 
 RATE_LIMIT_WAIT_SECONDS = 30.0
@@ -176,23 +177,79 @@ def _plan(
     sender: Sender, rows: Sequence[Delivery]
 ) -> tuple[list[tuple[TrackRequest, RowsAt]], list[Delivery]]:
     """Requests as ``mapping.requests`` packs them; rows that failed alone before go in
-    smaller requests of their own (halved per such failure) until a bad one stands alone."""
+    smaller requests of their own (halved per such failure) until a bad one stands alone,
+    one object a row. A row of several objects that the packing spreads over several
+    requests (or that holds an object over 100 KB) is split first: a row per request."""
     mode = sender.output.forwarding.batch_size_mode
-    groups: list[list[Delivery]] = [[row for row in rows if not row.split_depth]]
-    groups += _isolated_chunks([row for row in rows if row.split_depth], LIMITS[mode][0])
+    isolated = groups.split_whole([row for row in rows if row.split_depth])
+    batches = [[row for row in rows if not row.split_depth]]
+    batches += _isolated_chunks(isolated, LIMITS[mode][0])
     requests: list[tuple[TrackRequest, RowsAt]] = []
     refused: list[Delivery] = []
-    for group in groups:
-        objects = [
-            BrazeObject(ObjectKind(r.kind), r.body, r.event_index, None, r.user_key) for r in group
-        ]
-        by_object = {id(item): row for item, row in zip(objects, group, strict=True)}
-        plan = build_track_requests(objects, mode)
-        refused += [by_object[id(item)] for item in plan.refused]
-        for request in plan.requests:
-            rows_at = {key: by_object[id(item)] for key, item in request.index_map.items()}
-            requests.append((request, rows_at))
+    for batch in batches:
+        packed, refused_here = _pack(batch, mode)
+        requests += packed
+        refused += refused_here
     return requests, refused
+
+
+Placed = tuple[Delivery, int]  # an object: its row and its position among the row's objects
+
+
+def _pack(
+    rows: list[Delivery], mode: BatchSizeMode
+) -> tuple[list[tuple[TrackRequest, RowsAt]], list[Delivery]]:
+    """Pack the rows' objects, then give each request rows of its own: a row whose objects
+    went to several requests (or were refused) is split along them."""
+    objects: list[BrazeObject] = []
+    placed: dict[int, Placed] = {}
+    for row in rows:
+        for position, held in enumerate(row.held_objects()):
+            item = BrazeObject(
+                ObjectKind(held.kind), held.body, held.event_index, None, row.user_key
+            )
+            objects.append(item)
+            placed[id(item)] = (row, position)
+    plan = build_track_requests(objects, mode)
+    # Where each object went: a request's index, or -1 - position when refused (alone).
+    went: dict[int, dict[int, int]] = {}
+    for number, request in enumerate(plan.requests):
+        for item in request.index_map.values():
+            row, position = placed[id(item)]
+            went.setdefault(row.pk, {})[position] = number
+    for item in plan.refused:
+        row, position = placed[id(item)]
+        went.setdefault(row.pk, {})[position] = -1 - position
+    pieces = {
+        row.pk: (row, _runs(went[row.pk]))
+        for row in rows
+        if row.more and len(set(went[row.pk].values())) > 1
+    }
+    parts = groups.split_into(pieces)
+    piece_of = {
+        (pk, position): part
+        for pk, (_row, runs) in pieces.items()
+        for run, part in zip(runs, parts[pk], strict=False)  # (a row erased meanwhile: whole)
+        for position in run
+    }
+
+    def own(item: BrazeObject) -> Delivery:
+        row, position = placed[id(item)]
+        return piece_of.get((row.pk, position), row)
+
+    requests = [
+        (request, {key: own(item) for key, item in request.index_map.items()})
+        for request in plan.requests
+    ]
+    return requests, list({id(row): row for row in map(own, plan.refused)}.values())
+
+
+def _runs(went: dict[int, int]) -> groups.Pieces:
+    """A row's positions grouped by where they went, in order of their first position."""
+    runs: dict[int, list[int]] = {}
+    for position in sorted(went):
+        runs.setdefault(went[position], []).append(position)
+    return sorted(runs.values(), key=lambda run: run[0])
 
 
 def _isolated_chunks(rows: list[Delivery], per_request: int) -> list[list[Delivery]]:
@@ -218,10 +275,10 @@ def _hold_back(
     """Like a batching buffer: a partly filled last request goes back to the queue when more
     rows are due behind it (the next claim starts with it), or waits up to the linger time
     for more rows, so a backlog and a steady trickle both go out in full requests."""
-    tail = list(requests[-1][1].values())
+    tail = held_rows(requests[-1][1])
     linger = timedelta(seconds=delivery_config().forward_linger_seconds)
     full = LIMITS[sender.output.forwarding.batch_size_mode][1]
-    if len(tail) >= full or any(row.split_depth for row in tail):
+    if len(requests[-1][1]) >= full or any(row.split_depth for row in tail):
         return False
     more_follow = claim.full or outbox.outbox_has_due_rows(output=sender.output)
     if len(requests) > 1 and more_follow:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from connections.braze.transport import TrackOutcome, TrackResponse
 from connections.delivery import answers, attempts, outbox, ratelimit
 from connections.delivery.models import Delivery
-from connections.delivery.outcomes import RowsAt
+from connections.delivery.outcomes import RowsAt, held_rows
 from connections.delivery.sender import Planned, Sender, keep_lease, rows_of
 from mapping.identify import IDENTIFY_ARRAY, IDENTIFY_CAP, identify_bodies
 from mapping.requests import TrackRequest
@@ -137,7 +137,7 @@ def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -
     """Wait as Braze asks on the user-data bucket only; ``/users/track`` goes on."""
     until = response.retry_after_at or timezone.now() + timedelta(seconds=5)
     ratelimit.block_until(sender.workspace, until, bucket=USER_DATA)
-    outbox.outbox_release(rows=list(rows_at.values()), at=until)
+    outbox.outbox_release(rows=held_rows(rows_at), at=until)
     sender.run_again_after((until - timezone.now()).total_seconds())
 
 
@@ -147,7 +147,7 @@ def _on_rejected(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> No
         return
     message = MISSING_PERMISSION.format(message=response.message or "no message")
     failure = outbox.Failure(403, response.error_class, message)
-    outbox.outbox_reject(rows=list(rows_at.values()), failure=failure)
+    outbox.outbox_reject(rows=held_rows(rows_at), failure=failure)
 
 
 HANDLERS: answers.Handlers = {

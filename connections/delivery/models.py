@@ -6,6 +6,9 @@ Celery only executes. A lost broker message is found again by the sweeper.
 
 from __future__ import annotations
 
+import copy
+from typing import Any, NamedTuple
+
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.fields.json import KT
@@ -91,9 +94,28 @@ class InboundBatch(models.Model):
         return f"Batch #{self.pk} ({self.connection})"
 
 
+class HeldObject(NamedTuple):
+    """One Braze object an outbox row holds, where the batch's mapping put it."""
+
+    sequence: int
+    kind: str
+    event_index: int | None
+    event_name: str
+    body: dict[str, Any]
+
+
 class Delivery(models.Model):
-    """One Braze object (attributes, event or purchase) on its way to ``/users/track``, or one
-    alias to identify on its way to ``/users/identify`` (docs/mapping.md "Anonymous users")."""
+    """The Braze objects (attributes, events, purchases) of one user of one batch on their way
+    to ``/users/track``, or one alias to identify on its way to ``/users/identify``
+    (docs/mapping.md "Anonymous users").
+
+    The first object is in ``body`` (with its ``sequence``, ``kind``, ``event_index``); the
+    user's further objects of the batch, if any, in ``more``. The objects share one fate while
+    Braze answers them alike; when it does not (a per-object error, a failure, a request
+    split), the row is split first into rows of one object each (``connections.delivery.
+    groups``), so a failed row, what auditors replay or discard, always holds one object
+    (docs/architecture.md "The outbox").
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -122,6 +144,13 @@ class Delivery(models.Model):
     sequence = models.PositiveIntegerField(help_text="Position among the batch's objects.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     body = models.JSONField()
+    more = models.JSONField(
+        default=list,
+        db_default=[],
+        blank=True,
+        help_text="The user's further objects of the batch, sent with this one.",
+    )
+    size = models.PositiveSmallIntegerField("objects", default=1, db_default=1)
     user_key = models.CharField(max_length=1000)
     event_index = models.IntegerField(null=True, blank=True)
     event_name = models.CharField(max_length=255, blank=True)
@@ -239,6 +268,23 @@ class Delivery(models.Model):
     @property
     def external_id(self) -> str:
         return str(self.body.get("external_id", ""))
+
+    def held_objects(self) -> list[HeldObject]:
+        """Every object of the row, in the batch's order."""
+        first = HeldObject(self.sequence, self.kind, self.event_index, self.event_name, self.body)
+        return [first, *(HeldObject(**item) for item in self.more or ())]
+
+    def object_views(self) -> list[Delivery]:
+        """One unsaved copy of the row per further object it holds, after the row itself (for
+        pages that show objects one by one; a deferred ``body`` stays deferred)."""
+        views = [self]
+        for item in self.more or ():
+            held = HeldObject(**item)
+            view = copy.copy(self)
+            view.sequence, view.kind, view.event_index = held.sequence, held.kind, held.event_index
+            view.event_name, view.body, view.more, view.size = held.event_name, held.body, [], 1
+            views.append(view)
+        return views
 
 
 # The final states of a row that did not reach Braze: what auditors replay or discard.

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from connections.audit import failures
+from connections.delivery import groups
 from connections.delivery.models import Delivery
 from connections.delivery.tuning import delivery_config
 from connections.hooks.failures import hook_failures_count
@@ -28,20 +29,23 @@ Status = Delivery.Status
 JITTER = 0.2
 # A user's later rows wait this long for an earlier row another worker is sending.
 ORDER_HOLD = timedelta(seconds=1)
-# What sending needs of a claimed row. Loading no more (no error text, no other timestamps,
-# which Django parses in Python) keeps the claim's cost per row low.
+# What choosing the rows needs (the first statement of a claim), and what sending them needs
+# (returned by the second, which takes them). Loading no more (no error text, no other
+# timestamps, which Django parses in Python) keeps the claim's cost per row low.
+CHOSEN_FIELDS = ("batch_id", "sequence", "kind", "user_key", "event_index", "size")
 CLAIMED_FIELDS = (
     "connection_id",
     "output_id",
-    "batch_id",
-    "sequence",
-    "kind",
+    *CHOSEN_FIELDS,
+    "event_name",
     "body",
-    "user_key",
-    "event_index",
+    "more",
     "attempts",
     "created_at",
     "split_depth",
+    "status",
+    "claim_token",
+    "lease_until",
 )
 
 
@@ -98,31 +102,61 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
     now = timezone.now()
     claim = Claim(uuid.uuid4().hex, [])
     with transaction.atomic():
-        rows = list(
+        chosen = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
-            .only(*CLAIMED_FIELDS)
+            .only(*CHOSEN_FIELDS)
             .order_by("batch_id", "sequence")[:limit]
         )
-        claim.full = len(rows) >= limit
-        rows = _whole_users(rows, limit)
-        rows, claim.held_until = _hold_for_order(output, rows, now)
+        chosen, claim.full = _up_to(chosen, limit)
+        chosen = _whole_users(chosen, claim.full)
+        chosen, claim.held_until = _hold_for_order(output, chosen, now)
         claim.lease_until = now + timedelta(seconds=config.lease_seconds)
-        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
-            status=Status.SENDING, lease_until=claim.lease_until, claim_token=claim.token
-        )
-    for row in rows:
-        row.status, row.claim_token = Status.SENDING, claim.token
-        row.lease_until = claim.lease_until
+        rows = _take(chosen, claim)
     claim.rows = rows
     return claim
 
 
-def _whole_users(rows: list[Delivery], limit: int) -> list[Delivery]:
+def _up_to(rows: list[Delivery], limit: int) -> tuple[list[Delivery], bool]:
+    """The first rows holding at most ``limit`` objects (at least one row), and whether more
+    rows are due behind them."""
+    objects = 0
+    for count, row in enumerate(rows):
+        objects += row.size
+        if objects > limit and count:
+            return rows[:count], True
+    return rows, len(rows) >= limit
+
+
+_TAKE = (
+    "UPDATE {table} SET status = %s, lease_until = %s, claim_token = %s"
+    " WHERE id IN ({ids}) RETURNING id, {fields}"
+)
+
+
+def _take(chosen: list[Delivery], claim: Claim) -> list[Delivery]:
+    """Mark the chosen rows as sent under the claim and read what sending them needs, in one
+    statement (``UPDATE … RETURNING``), in (batch, sequence) order."""
+    if not chosen:
+        return []
+    db = connections[Delivery.objects.db]
+    columns = {field.attname: field.column for field in Delivery._meta.concrete_fields}
+    sql = _TAKE.format(
+        table=db.ops.quote_name(Delivery._meta.db_table),
+        ids=", ".join(["%s"] * len(chosen)),
+        fields=", ".join(db.ops.quote_name(str(columns[name])) for name in CLAIMED_FIELDS),
+    )
+    params = [Status.SENDING, claim.lease_until, claim.token, *(row.pk for row in chosen)]
+    rows = list(Delivery.objects.raw(sql, params))
+    rows.sort(key=lambda row: (row.batch_id, row.sequence))
+    return rows
+
+
+def _whole_users(rows: list[Delivery], full: bool) -> list[Delivery]:
     """A full claim may end mid-user: leave the last user's rows to the next claim, so two
     workers claiming one after the other never split a user (and hold nobody back). A user
     with more rows than a claim holds is cut between events instead."""
-    if len(rows) < limit:
+    if not full:
         return rows
     last_user = rows[-1].user_key
     kept = [row for row in rows if row.user_key != last_user]
@@ -249,6 +283,7 @@ def _fail(rows: list[Delivery], failure: Failure, status: str, condition: Q) -> 
     """Rows that end here, with their failure group, in two statements."""
     if not rows:
         return 0
+    rows = groups.split_whole(rows)  # a failed row holds one object (connections/delivery/groups)
     now = timezone.now()
     kind = failures.failure_kind(
         dead=status == Status.DEAD,

@@ -10,6 +10,11 @@ from connections.delivery.models import Delivery
 RowsAt = dict[tuple[str, int], Delivery]  # (array name, index as sent) → outbox row
 
 
+def held_rows(rows_at: RowsAt) -> list[Delivery]:
+    """The rows of a request, each once (a row of several objects fills several positions)."""
+    return list({row.pk: row for row in rows_at.values()}.values())
+
+
 def rows_at_of(index_map: Mapping[str, Sequence[int]], rows: Iterable[Delivery]) -> RowsAt:
     """Rebuild (array, index) → row from an attempt's stored index map."""
     by_pk = {row.pk: row for row in rows}
@@ -34,6 +39,11 @@ def partial_rejections(
             seen.add(row.pk)
             by_message.setdefault(str(error.get("type") or "rejected by Braze"), []).append(row)
     return by_message
+
+
+def error_positions(errors: Iterable[Mapping[str, Any]]) -> set[tuple[str, int]]:
+    """The (array, index) positions Braze's ``errors[]`` name."""
+    return {(str(error.get("input_array")), _int(error.get("index"))) for error in errors}
 
 
 def is_configuration_problem(status: int | None) -> bool:

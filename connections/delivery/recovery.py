@@ -16,9 +16,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from connections.delivery import outbox
+from connections.delivery import groups, outbox
 from connections.delivery.models import Delivery, DeliveryAttempt
 from connections.delivery.outcomes import (
+    error_positions,
+    held_rows,
     is_configuration_problem,
     partial_rejections,
     rows_at_of,
@@ -97,7 +99,12 @@ def _sent(attempt: DeliveryAttempt, rows: list[Delivery]) -> int:
 
 
 def _partial(attempt: DeliveryAttempt, rows: list[Delivery]) -> int:
-    rows_at = rows_at_of(attempt.index_map, rows)
+    mapped = rows_at_of(attempt.index_map, rows)
+    named = error_positions(attempt.braze_errors)  # the objects named: one row each first
+    rows_at = groups.split_request(mapped, named, attempt)
+    attempt.save(update_fields=["index_map"])
+    in_map = {row.pk for row in mapped.values()}
+    rows = [*held_rows(rows_at), *(row for row in rows if row.pk not in in_map)]
     rejected = partial_rejections(rows_at, attempt.braze_errors)
     count = 0
     for message, group in rejected.items():

@@ -52,7 +52,8 @@ def workspace_of(output: BrazeOutput) -> str:
 
 
 def rows_of(requests: Planned) -> list[Delivery]:
-    return [row for _, rows_at in requests for row in rows_at.values()]
+    """The rows of these requests, each once."""
+    return list({row.pk: row for _, rows_at in requests for row in rows_at.values()}.values())
 
 
 def keep_lease(sender: Sender, rows: list[Delivery]) -> bool:

@@ -276,7 +276,8 @@ def _deliveries(
     rows = Delivery.objects.filter(batch_id__in=[b.pk for b in batches]).order_by("sequence")
     by_slot: dict[tuple[int, int | None], list[Delivery]] = defaultdict(list)
     for row in rows if with_bodies else rows.defer("body"):
-        by_slot[(row.batch_id, row.event_index)].append(row)
+        for shown in row.object_views():  # a row holds a user's objects of the batch
+            by_slot[(shown.batch_id, shown.event_index)].append(shown)
     return by_slot
 
 

@@ -70,33 +70,39 @@ def identify_rows_add(
     batch: InboundBatch,
     output: BrazeOutput,
     context: MappingContext,
-    rows: Sequence[Delivery],
+    rows: Sequence[dict[str, Any]],
     now: datetime,
-) -> list[Delivery]:
-    """The batch's outbox rows, with the identify row among them when this batch completes
-    its MPID's pair: first when the batch is the known user's (their objects follow it), last
-    when it is the alias's own, mapped after the known user's (its objects precede it)."""
+) -> list[dict[str, Any]]:
+    """The batch's outbox rows (as the values of their fields), with the identify row among
+    them when this batch completes its MPID's pair: first when the batch is the known user's
+    (their objects follow it), last when it is the alias's own, mapped after the known user's
+    (its objects precede it)."""
     sighting = batch_sighting(batch.payload, context)
     if sighting is None:
         return list(rows)
     external_id = anonymous_profile_sighted(output_id=output.pk, sighting=sighting, now=now)
     if external_id is None:
         return list(rows)
-    identify = Delivery(
-        connection_id=batch.connection_id,
-        output=output,
-        batch=batch,
-        sequence=len(rows) if sighting.anonymous else 0,
-        kind=Delivery.Kind.IDENTIFY,
-        body=alias_to_identify(external_id=external_id, mpid=sighting.mpid),
-        user_key=external_id[:1000],
-        event_index=None,
-        event_name="",
-        created_at=now,
-        next_attempt_at=now,
-    )
+    objects = sum(row["size"] for row in rows)
+    identify: dict[str, Any] = {
+        "connection_id": batch.connection_id,
+        "output_id": output.pk,
+        "batch_id": batch.pk,
+        "sequence": objects if sighting.anonymous else 0,
+        "kind": Delivery.Kind.IDENTIFY.value,
+        "body": alias_to_identify(external_id=external_id, mpid=sighting.mpid),
+        "more": [],
+        "size": 1,
+        "user_key": external_id[:1000],
+        "event_index": None,
+        "event_name": "",
+        "created_at": now,
+        "next_attempt_at": now,
+    }
     if sighting.anonymous:
         return [*rows, identify]
     for row in rows:
-        row.sequence += 1
+        row["sequence"] += 1
+        for item in row["more"]:
+            item["sequence"] += 1
     return [identify, *rows]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Case, Count, DateTimeField, F, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncHour
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from connections.delivery.models import FAILED_STATUSES, Delivery
@@ -154,7 +154,7 @@ def server_output_glance(
         queue_depth=sum(n for _, _, n in waiting),
         last_sent_at=_last_sent(rows),
         issues_by_kind=output_issues_by_kind(output),
-        retrying=_retrying(rows).count(),
+        retrying=_retrying(rows).aggregate(n=Coalesce(Sum("size"), 0))["n"],
     )
 
 
@@ -217,7 +217,7 @@ def _per_hour(
         older = When(**{f"{column}__lt": older_since}, then=Value(None))
         moment = Case(older, default=F(column), output_field=DateTimeField())
     hour = TruncHour(moment, tzinfo=UTC)
-    grouped = rows.annotate(hour=hour).values(group, "hour").annotate(n=Count("pk"))
+    grouped = rows.annotate(hour=hour).values(group, "hour").annotate(n=Sum("size"))  # objects
     return [(row[group], row["hour"], row["n"]) for row in grouped.order_by()]
 
 

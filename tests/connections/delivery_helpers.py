@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connections.delivery.intake import batch_content_hash
@@ -50,6 +52,25 @@ def queue_rows(output: BrazeOutput, bodies: list[tuple[str, dict[str, Any]]]) ->
     return Delivery.objects.bulk_create(rows)
 
 
+def queue_user_row(output: BrazeOutput, bodies: list[tuple[str, dict[str, Any]]]) -> Delivery:
+    """One outbox row holding a user's objects of one batch, as the mapping writes it."""
+    rows = queue_rows(output, bodies[:1])
+    row = rows[0]
+    row.more = [
+        {
+            "sequence": n,
+            "kind": kind,
+            "event_index": n,
+            "event_name": str(body.get("name", "")),
+            "body": body,
+        }
+        for n, (kind, body) in enumerate(bodies[1:], 1)
+    ]
+    row.size = len(bodies)
+    row.save(update_fields=["more", "size"])
+    return row
+
+
 def event(user: str, name: str = "Played", **properties: Any) -> tuple[str, dict[str, Any]]:
     body: dict[str, Any] = {"external_id": user, "name": name, "time": "2026-11-01T00:00:00Z"}
     if properties:
@@ -57,8 +78,14 @@ def event(user: str, name: str = "Played", **properties: Any) -> tuple[str, dict
     return ("events", body)
 
 
+def objects_in(rows: QuerySet[Delivery]) -> int:
+    """The Braze objects these outbox rows hold (a row holds a user's objects of a batch)."""
+    return int(rows.aggregate(n=Coalesce(Sum("size"), 0))["n"])
+
+
 def statuses() -> dict[str, int]:
+    """Objects by the status of their row."""
     counts: dict[str, int] = {}
-    for status in Delivery.objects.values_list("status", flat=True):
-        counts[status] = counts.get(status, 0) + 1
+    for status, size in Delivery.objects.values_list("status", "size"):
+        counts[status] = counts.get(status, 0) + size
     return counts

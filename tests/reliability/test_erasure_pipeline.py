@@ -23,7 +23,7 @@ from connections.dsr.models import DataSubjectRequest
 from connections.models import Delivery, InboundBatch
 from devtools.fakebraze import FakeBraze
 from tests.connections.api_helpers import with_roles
-from tests.connections.delivery_helpers import REST_KEY, braze_connection
+from tests.connections.delivery_helpers import REST_KEY, braze_connection, objects_in
 from tests.connections.hooks_helpers import Receiver, receiver
 from tests.reliability.conftest import WorkerProcess, wait_until
 from tests.reliability.test_pipeline import sdk_batch
@@ -64,7 +64,7 @@ def test_an_erasure_reaches_braze_forgets_the_user_here_and_nothing_of_theirs_is
     sdk.upload_events(sdk_batch("ana", events=2))
     sdk.upload_events(sdk_batch("bo", events=2))
     waiting = Delivery.objects.filter(status="queued", attempts__gte=1)
-    wait_until(lambda: waiting.count() == 6, timeout=60, what="6 objects waiting for a retry")
+    wait_until(lambda: objects_in(waiting) == 6, timeout=60, what="6 objects waiting for a retry")
 
     _, token = api_token_create(user=with_roles("privacy", roles.OPS), scopes=["dsr"])
     request_id = str(uuid.uuid4())

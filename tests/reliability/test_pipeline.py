@@ -14,7 +14,13 @@ from connections import lifecycle, services
 from connections.models import Connection, Delivery, DeliveryAttempt
 from connections.rules.validation import OutputDraft
 from devtools.fakebraze import FakeBraze
-from tests.connections.delivery_helpers import REST_KEY, braze_connection, event, queue_rows
+from tests.connections.delivery_helpers import (
+    REST_KEY,
+    braze_connection,
+    event,
+    objects_in,
+    queue_rows,
+)
 from tests.reliability.conftest import WorkerProcess, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -53,9 +59,10 @@ def sent_count(braze: FakeBraze) -> Callable[[], int]:
 
 
 def rows_sent(count: int, **where: Any) -> None:
-    """Braze records a request before the worker writes the answer back: wait for the rows."""
+    """Braze records a request before the worker writes the answer back: wait for the rows
+    holding ``count`` objects to be marked sent."""
     sent = Delivery.objects.filter(status="sent", **where)
-    wait_until(lambda: sent.count() == count, timeout=30, what=f"{count} rows marked sent")
+    wait_until(lambda: objects_in(sent) == count, timeout=30, what=f"{count} objects marked sent")
 
 
 def test_sdk_batches_arrive_at_braze_as_exact_objects(

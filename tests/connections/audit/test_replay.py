@@ -11,7 +11,7 @@ from connections.audit.models import FailureGroup, ReplayRun
 from connections.delivery.forwarder import output_forward
 from connections.models import BrazeOutput, Connection, Delivery
 from devtools.fakebraze import FakeBraze
-from tests.connections.delivery_helpers import event, queue_rows
+from tests.connections.delivery_helpers import event, queue_rows, queue_user_row
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]
 
@@ -129,6 +129,23 @@ def test_an_older_attributes_object_never_overwrites_newer_accepted_values(
     assert resent == [{"external_id": "u1", "city": "Lyon"}]  # first_name stays "New"
     assert (run.acted, run.skipped_superseded) == (1, 1)
     assert "newer values already accepted" in run.outcome
+
+
+def test_newer_attributes_inside_a_row_of_several_objects_count_too(
+    output: BrazeOutput, braze: FakeBraze, connection: Connection, one_try: None
+) -> None:
+    braze.set_faults(next_statuses=(500,))
+    queue_rows(output, [attributes("u1", first_name="Old", city="Lyon")])
+    forward(output)
+    # Accepted later: the user's event, then new attributes, in one row of two objects.
+    queue_user_row(output, [event("u1"), attributes("u1", first_name="New")])
+    forward(output)
+    before = len(braze.accepted_objects())
+
+    replay(connection)
+    forward(output)
+    resent = [o["body"] for o in braze.accepted_objects()[before:]]
+    assert resent == [{"external_id": "u1", "city": "Lyon"}]  # first_name stays "New"
 
 
 def test_a_users_rows_are_replayed_in_their_original_order(

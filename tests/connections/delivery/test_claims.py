@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from connections.delivery import outbox, recovery
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
-from tests.connections.delivery_helpers import braze_connection, event, queue_rows
+from tests.connections.delivery_helpers import braze_connection, event, queue_rows, queue_user_row
 from tests.services import require_postgresql
 
 NOWHERE = "http://127.0.0.1:9"  # nothing is sent in these tests
@@ -128,6 +128,42 @@ def test_a_dead_workers_rows_are_finished_from_the_answers_recorded_for_them(
     ]
     assert Delivery.objects.get(pk=rows[4].pk).attempts == 1  # a retry was spent
     assert (report.finished, report.unknown, report.released) == (5, 0, 1)
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_row_of_several_objects_is_split_by_the_recorded_per_object_errors(
+    output: BrazeOutput,
+) -> None:
+    whole = queue_user_row(output, [event("u1", "A"), event("u1", "B"), event("u1", "C")])
+    sent_whole = queue_user_row(output, [event("u2", "A"), event("u2", "B")])
+    claim = outbox.outbox_claim_batch(output=output)
+    errors = [{"type": "bad name", "input_array": "events", "index": 1}]
+    answered = DeliveryAttempt.objects.create(
+        connection_id=output.connection_id,
+        output=output,
+        started_at=timezone.now(),
+        object_count=5,
+        index_map={"events": [whole.pk] * 3 + [sent_whole.pk] * 2},
+        claim_token=claim.token,
+        outcome="partial",
+        status_code=201,
+        braze_errors=errors,
+    )
+    expire(claim.rows)
+
+    report = recovery.outbox_recover_expired_leases()
+
+    rows = Delivery.objects.order_by("batch_id", "sequence")
+    assert [(r.user_key, r.event_name, r.status, r.size) for r in rows] == [
+        ("u1", "A", "sent", 1),
+        ("u1", "B", "rejected", 1),
+        ("u1", "C", "sent", 1),
+        ("u2", "A", "sent", 2),  # answered alike: still one row
+    ]
+    answered.refresh_from_db()
+    u1 = [row.pk for row in rows][:3]
+    assert answered.index_map == {"events": [*u1, sent_whole.pk, sent_whole.pk]}
+    assert report.finished == 4  # rows: three of one object, and the whole one
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections import services
+from connections.delivery.groups import split_rows
 from connections.delivery.intake import batch_receive
 from connections.delivery.mapping_service import batch_map
 from connections.models import BrazeOutput, Connection, Delivery, InboundBatch
@@ -58,4 +59,7 @@ def receive(
 
 
 def rows_of(batch: InboundBatch) -> dict[int | None, Delivery]:
+    """The batch's outbox rows by event, one object a row: split as when Braze answers the
+    objects of a row apart, so a test can give each its own fate."""
+    split_rows(Delivery.objects.filter(batch=batch))
     return {row.event_index: row for row in Delivery.objects.filter(batch=batch)}

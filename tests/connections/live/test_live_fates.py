@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from connections.delivery.groups import split_rows
 from connections.delivery.intake import batches_receive
 from connections.live.filters import LiveFilters
 from connections.live.selectors import live_events_page
@@ -104,6 +105,8 @@ def test_an_event_made_of_several_objects_shows_the_least_settled_one(
         },
     }
     batch = receive(connection, purchase)
+    assert [row.size for row in batch.deliveries.all()] == [2]  # while answered alike
+    split_rows(batch.deliveries.all())  # Braze answered the two apart
     first, second = batch.deliveries.order_by("sequence")
     first.status, first.sent_at = "sent", timezone.now()
     first.save()

@@ -23,7 +23,7 @@ from connections.delivery.mapping_service import batches_map
 from connections.delivery.models import Delivery, InboundBatch
 from connections.models import BrazeOutput, Connection
 from devtools.fakebraze import FakeBraze
-from tests.connections.delivery_helpers import event, queue_rows
+from tests.connections.delivery_helpers import event, objects_in, queue_rows
 from tests.connections.inbound_helpers import Sender, custom_event, sdk_batch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_linger")]
@@ -96,7 +96,7 @@ def test_mapping_counts_the_objects_queued_and_the_issues_by_kind(
     moves = Moves(client)
     with django_capture_on_commit_callbacks(execute=True):
         assert batches_map(batch_ids=list(InboundBatch.objects.values_list("pk", flat=True))) == 1
-    objects = Delivery.objects.count()
+    objects = objects_in(Delivery.objects.all())
     moves.after()
     connection = output.connection_id
     assert objects >= 2
