@@ -56,13 +56,13 @@ def answered(
         )
     accepted: dict[int | None, list[Delivery]] = {}
     with transaction.atomic():
-        for attempt, rows_at, response in answers:
-            if response.outcome == TrackOutcome.SPLIT:
-                continue
-            if response.outcome == TrackOutcome.PARTIAL:  # per object: one row each first
-                named = error_positions(response.errors)
-                rows_at = groups.split_request(rows_at, named, attempt)
-            attempts.attempt_finish(attempt=attempt, response=response)
+        applied = [
+            (attempt, _split_if_partial(attempt, rows_at, response), response)
+            for attempt, rows_at, response in answers
+            if response.outcome != TrackOutcome.SPLIT
+        ]
+        attempts.attempts_finish(answers=[(attempt, response) for attempt, _, response in applied])
+        for _attempt, rows_at, response in applied:
             if response.outcome == TrackOutcome.SUCCESS:
                 sender.accepted_any = True
                 accepted.setdefault(response.status_code, []).extend(held_rows(rows_at))
@@ -76,6 +76,14 @@ def answered(
             attempts.attempt_finish(attempt=attempt, response=response)
             halves += _on_split(rows_at, response)
     return halves
+
+
+def _split_if_partial(attempt: DeliveryAttempt, rows_at: RowsAt, response: TrackResponse) -> RowsAt:
+    """Per-object errors: the rows holding a named object are split first, one object a row
+    (connections/delivery/groups.py), and the attempt's index map names them."""
+    if response.outcome != TrackOutcome.PARTIAL:
+        return rows_at
+    return groups.split_request(rows_at, error_positions(response.errors), attempt)
 
 
 def _failure(response: TrackResponse) -> outbox.Failure:

@@ -62,6 +62,20 @@ FINISHED_FIELDS = [
 
 
 def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None:
+    attempts_finish(answers=[(attempt, response)])
+
+
+def attempts_finish(*, answers: Sequence[tuple[DeliveryAttempt, TrackResponse]]) -> None:
+    """Record the answers of requests answered together, in one statement."""
+    for attempt, response in answers:
+        _finished(attempt, response)
+    if len(answers) == 1:
+        answers[0][0].save(update_fields=FINISHED_FIELDS)
+    elif answers:
+        DeliveryAttempt.objects.bulk_update([a for a, _ in answers], FINISHED_FIELDS)
+
+
+def _finished(attempt: DeliveryAttempt, response: TrackResponse) -> None:
     attempt.finished_at = timezone.now()
     attempt.duration_ms = max(0, int(response.duration_ms))
     attempt.outcome = _outcome(attempt, response)
@@ -70,7 +84,6 @@ def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None
     attempt.braze_message = (response.message or "")[:EXCERPT_CHARS]
     attempt.braze_errors = list(response.errors)[:500]
     attempt.response_excerpt = (response.excerpt or "")[:EXCERPT_CHARS]
-    attempt.save(update_fields=FINISHED_FIELDS)
 
 
 def _outcome(attempt: DeliveryAttempt, response: TrackResponse) -> DeliveryAttempt.Outcome:
