@@ -39,6 +39,7 @@ GROUP_SIZE = 100  # batches mapped in one transaction
 # smallest batch size mode, so a row is never more than one request (mapping.requests.LIMITS).
 OBJECTS_PER_ROW = 50
 NewRow = dict[str, Any]  # a new outbox row: the values of its fields, by attribute name
+Contexts = dict[int, "tuple[BrazeOutput, MappingContext] | None"]  # by connection
 NO_SERVER_OUTPUT = "Waiting for a Server output: batches are kept until one is configured."
 
 
@@ -67,8 +68,9 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
     linger = timedelta(seconds=delivery_config().forward_linger_seconds)
     ids = list(batch_ids)
     mapped = 0
+    contexts: Contexts = {}  # a connection's Server output and keys, looked up once a run
     while ids:
-        done = _map_counted(ids)
+        done = _map_counted(ids, contexts)
         mapped += done.mapped
         for output_id in sorted(done.outputs):  # sending starts while the backlog is mapped
             schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
@@ -128,11 +130,11 @@ def _release(ids: Sequence[int]) -> None:
     ).update(map_started_at=None)
 
 
-def _map_counted(ids: list[int]) -> _Mapped:
+def _map_counted(ids: list[int], contexts: Contexts) -> _Mapped:
     config = delivery_config()
     taken = _take(ids, config.mapping_max_attempts)
     try:
-        done = _map_group(taken, config.mapping_max_attempts) if taken else _Mapped()
+        done = _map_group(taken, config.mapping_max_attempts, contexts) if taken else _Mapped()
     except Exception:
         logger.warning("Mapping %s batches together failed: one by one", len(ids), exc_info=True)
         done = _Mapped()
@@ -146,7 +148,7 @@ def _map_counted(ids: list[int]) -> _Mapped:
     return done
 
 
-def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
+def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped:
     """Every batch of ``ids`` still received, in one transaction: rows in one insert, the
     outputs and decrypted keys of each connection looked up once."""
     done = _Mapped()
@@ -156,8 +158,7 @@ def _map_group(ids: list[int], max_attempts: int) -> _Mapped:
             .filter(pk__in=ids, status=InboundBatch.Status.RECEIVED)
             .order_by("pk")
         )
-        contexts: dict[int, tuple[BrazeOutput, MappingContext] | None] = {}
-        for connection_id in {batch.connection_id for batch in batches}:
+        for connection_id in {batch.connection_id for batch in batches} - set(contexts):
             contexts[connection_id] = _server_context(connection_id)
         profiles = _profiles(batches, contexts)
         rows: list[NewRow] = []
