@@ -159,18 +159,23 @@ _TAKE = (
 
 
 def _take(chosen: list[Delivery], claim: Claim) -> list[Delivery]:
-    """Mark the chosen rows as sent under the claim and read what sending them needs, in one
-    statement (``UPDATE … RETURNING``), in (batch, sequence) order."""
+    """Mark the chosen rows ``sending`` under the claim and read what sending them needs, in
+    one statement (``UPDATE … RETURNING``), in (batch, sequence) order."""
     if not chosen:
         return []
     db = connections[Delivery.objects.db]
+    ids = [row.pk for row in chosen]
+    if not db.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35: no RETURNING
+        taken = Delivery.objects.filter(pk__in=ids)
+        taken.update(status=Status.SENDING, lease_until=claim.lease_until, claim_token=claim.token)
+        return list(taken.only(*CLAIMED_FIELDS).order_by("batch_id", "sequence"))
     columns = {field.attname: field.column for field in Delivery._meta.concrete_fields}
     sql = _TAKE.format(
         table=db.ops.quote_name(Delivery._meta.db_table),
         ids=", ".join(["%s"] * len(chosen)),
         fields=", ".join(db.ops.quote_name(str(columns[name])) for name in CLAIMED_FIELDS),
     )
-    params = [Status.SENDING, claim.lease_until, claim.token, *(row.pk for row in chosen)]
+    params = [Status.SENDING, claim.lease_until, claim.token, *ids]
     rows = list(Delivery.objects.raw(sql, params))
     rows.sort(key=lambda row: (row.batch_id, row.sequence))
     return rows

@@ -167,6 +167,24 @@ def test_a_dead_workers_row_of_several_objects_is_split_by_the_recorded_per_obje
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "without-returning"])
+def test_a_claim_takes_its_rows_in_order_with_what_sending_needs(
+    output: BrazeOutput, returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also on a database without ``UPDATE … RETURNING`` (SQLite before 3.35)."""
+    first = queue_user_row(output, [event("u1", "A"), event("u1", "B")])
+    second = queue_rows(output, [event("u2", "C")])[0]
+    monkeypatch.setattr(type(db.features), "can_return_rows_from_bulk_insert", returning)
+    claim = outbox.outbox_claim_batch(output=output)
+    assert [row.pk for row in claim.rows] == [first.pk, second.pk]
+    assert [(row.status, row.claim_token) for row in claim.rows] == [("sending", claim.token)] * 2
+    held = [h.event_name for row in claim.rows for h in row.held_objects()]
+    assert held == ["A", "B", "C"]
+    stored = set(Delivery.objects.values_list("status", "claim_token", "lease_until"))
+    assert stored == {("sending", claim.token, claim.lease_until)}
+
+
+@pytest.mark.django_db
 def test_a_send_without_a_recorded_answer_is_closed_as_unknown_and_resent(
     output: BrazeOutput,
 ) -> None:
