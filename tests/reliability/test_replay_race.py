@@ -146,9 +146,10 @@ def test_a_forced_replay_during_sending_adds_one_copy_of_each_row_braze_had_acce
     start_worker: Start, output: BrazeOutput, braze: FakeBraze, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = failed_rows(output)
-    # Four requests of 75, one at a time, take 4 s or more: the forced replay, queued after
-    # the first is marked sent, finds the rest on their way even on a slow, busy machine.
-    braze.set_faults(latency_ms=1000)
+    # Four requests of 75, one at a time, take 8 s or more: the forced replay, queued after
+    # the first is marked sent, finds the rest on their way even on a slow, busy machine (at
+    # 1 s a request, a busy CI machine on SQLite once ran the replay after the last one).
+    braze.set_faults(latency_ms=2000)
     monkeypatch.setenv("MPBRAZE_FORWARD_CONCURRENCY", "1")  # the worker's requests one by one
     worker = start_worker()
     selection = {"filter": {"connection": str(output.connection_id), "state": "all"}}
