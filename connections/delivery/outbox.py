@@ -104,8 +104,8 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
     now = timezone.now()
     claim = Claim(uuid.uuid4().hex, [])
     with transaction.atomic():
-        chosen, claim.full = _choose(output, now, limit)
-        chosen = _whole_users(chosen, claim.full)
+        chosen, claim.full, mid_user = _choose(output, now, limit)
+        chosen = _whole_users(chosen) if mid_user else chosen
         chosen, claim.held_until = _hold_for_order(output, chosen, now)
         claim.lease_until = now + timedelta(seconds=config.lease_seconds)
         rows = _take(chosen, claim)
@@ -113,11 +113,12 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
     return claim
 
 
-def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delivery], bool]:
+def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delivery], bool, bool]:
     """Lock due rows in (batch, sequence) order until they hold ``limit`` objects, a page at
     a time: a row may hold one object or fifty, and locking ``limit`` rows to take a tenth of
     them cost more than the claim's own update. Returns the rows holding at most ``limit``
-    objects (at least one row), and whether more rows are due behind them."""
+    objects (at least one row), whether more rows are due behind them, and whether the next
+    of those may belong to the last row's user (the claim would end mid-user)."""
     due = (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
@@ -147,9 +148,10 @@ def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delive
     for row in chosen:
         objects += row.size
         if objects > limit and kept:
-            return kept, True
+            return kept, True, bool(row.user_key) and row.user_key == kept[-1].user_key
         kept.append(row)
-    return kept, len(found) == page  # the last page was full: more may be due
+    more = len(found) == page  # the last page was full: more may be due, of anyone
+    return kept, more, more
 
 
 _TAKE = (
@@ -181,12 +183,10 @@ def _take(chosen: list[Delivery], claim: Claim) -> list[Delivery]:
     return rows
 
 
-def _whole_users(rows: list[Delivery], full: bool) -> list[Delivery]:
-    """A full claim may end mid-user: leave the last user's rows to the next claim, so two
+def _whole_users(rows: list[Delivery]) -> list[Delivery]:
+    """A claim that would end mid-user leaves the last user's rows to the next claim, so two
     workers claiming one after the other never split a user (and hold nobody back). A user
     with more rows than a claim holds is cut between events instead."""
-    if not full:
-        return rows
     last_user = rows[-1].user_key
     kept = [row for row in rows if row.user_key != last_user]
     if kept:

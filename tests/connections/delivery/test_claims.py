@@ -47,7 +47,7 @@ def test_while_one_claim_is_open_another_worker_claims_the_next_rows_of_the_same
 ) -> None:
     """Only the rows are locked (not the connection): two workers send one output at once."""
     require_postgresql()
-    queue_rows(output, [event(f"u{n}") for n in range(20)])
+    queue_rows(output, [event(f"u{n}") for n in range(25)])
     opened, release = threading.Event(), threading.Event()
     first: list[outbox.Claim] = []
 
@@ -68,7 +68,7 @@ def test_while_one_claim_is_open_another_worker_claims_the_next_rows_of_the_same
     finally:
         release.set()
         holder.join()
-    assert len(first[0].rows) == len(second.rows) == 9  # a full claim leaves its last user
+    assert len(first[0].rows) == len(second.rows) == 10  # each ends between two users
     assert not {row.pk for row in first[0].rows} & {row.pk for row in second.rows}
 
 
@@ -224,3 +224,15 @@ def test_a_full_claim_leaves_its_last_user_whole_to_the_next_claim(output: Braze
     assert [row.user_key for row in claim.rows] == ["alice"] * 4
     assert claim.full
     assert [row.user_key for row in outbox.outbox_claim_batch(output=output).rows] == ["bob"] * 4
+
+
+@pytest.mark.django_db
+def test_a_full_claim_that_ends_between_users_keeps_its_last_user(output: BrazeOutput) -> None:
+    # Rows of several objects often end a claim exactly where a user ends: dropping that
+    # user would shrink the claim by a user for nothing (and leave more partly filled tails).
+    for user in ("alice", "bob", "carol"):
+        queue_user_row(output, [event(user, name) for name in "ABC"])
+    claim = outbox.outbox_claim_batch(output=output, limit=7)
+    assert [row.user_key for row in claim.rows] == ["alice", "bob"]
+    assert claim.full
+    assert [row.user_key for row in outbox.outbox_claim_batch(output=output).rows] == ["carol"]

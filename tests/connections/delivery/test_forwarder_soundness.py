@@ -246,7 +246,7 @@ def test_forwarding_a_claim_costs_a_few_statements_per_request_not_one_per_row(
 def test_a_claim_taken_ahead_goes_back_to_the_queue_untouched_when_a_429_stops_the_run(
     output: BrazeOutput, braze: FakeBraze, settings: Any
 ) -> None:
-    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 150  # a full claim leaves its last user: 149 rows
+    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 149  # a user a row: claims of 149 rows
     braze.set_faults(latency_ms=200, next_statuses=(429,), retry_after_seconds=30)
     queue_rows(output, [event(f"u{n}") for n in range(600)])
     queued_at = Delivery.objects.aggregate(at=Max("next_attempt_at"))["at"]
