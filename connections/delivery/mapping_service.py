@@ -92,6 +92,7 @@ def _received_batches(limit: int) -> list[int]:
 class _Mapped:
     outputs: set[int] = field(default_factory=set)
     mapped: int = 0
+    settled: set[int] = field(default_factory=set)  # batches mapped, or now waiting
 
 
 def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
@@ -99,11 +100,14 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
     batch that crashes its worker is counted too); returns the batches this task took.
 
     The candidates are locked with ``skip_locked`` before the update: of two tasks racing for
-    a batch, one takes it, and the other skips it or sees it taken."""
+    a batch, one takes it, and the other skips it or sees it taken. On PostgreSQL that is one
+    statement (``UPDATE … RETURNING``), a round trip and a transaction fewer per group."""
     now = timezone.now()
-    free = Q(map_started_at__isnull=True) | Q(
-        map_started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    )
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    db = connections[InboundBatch.objects.db]
+    if db.vendor == "postgresql":
+        return _take_returning(db, list(ids), max_attempts, now, stale)
+    free = Q(map_started_at__isnull=True) | Q(map_started_at__lt=stale)
     with transaction.atomic():
         taken = list(
             InboundBatch.objects.select_for_update(skip_locked=True, of=("self",))
@@ -120,6 +124,34 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
             map_attempts=F("map_attempts") + 1, map_started_at=now
         )
     return taken
+
+
+_TAKE = (
+    "UPDATE {table} SET {attempts} = {attempts} + 1, {started} = %s WHERE {id} IN ("
+    "SELECT {id} FROM {table} WHERE {id} = ANY(%s) AND {status} = %s AND {attempts} < %s"
+    " AND ({started} IS NULL OR {started} < %s) ORDER BY {id} FOR UPDATE SKIP LOCKED"
+    ") RETURNING {id}"
+)
+
+
+def _take_returning(
+    db: Any, ids: list[int], max_attempts: int, now: datetime, stale: datetime
+) -> list[int]:
+    columns = {field.attname: field.column for field in InboundBatch._meta.concrete_fields}
+
+    def column(name: str) -> str:
+        return str(db.ops.quote_name(columns[name]))
+
+    sql = _TAKE.format(
+        table=db.ops.quote_name(InboundBatch._meta.db_table),
+        id=column("id"),
+        attempts=column("map_attempts"),
+        started=column("map_started_at"),
+        status=column("status"),
+    )
+    with db.cursor() as cursor:  # one statement: its own commit, outside a transaction
+        cursor.execute(sql, [now, ids, InboundBatch.Status.RECEIVED, max_attempts, stale])
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def _release(ids: Sequence[int]) -> None:
@@ -143,8 +175,10 @@ def _map_counted(ids: list[int], contexts: Contexts) -> _Mapped:
             if output_id is not None:
                 done.outputs.add(output_id)
                 done.mapped += 1
-    _release(taken)
-    _fail_exhausted(ids, config.mapping_max_attempts)
+                done.settled.add(batch_id)
+    if done.settled != set(ids):  # as a rule each was taken and mapped: nothing to undo
+        _release([pk for pk in taken if pk not in done.settled])
+        _fail_exhausted(ids, config.mapping_max_attempts)
     return done
 
 
@@ -179,6 +213,7 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
         outbox_rows_insert(rows)
         profiles.save(now=now)
         mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]
+        done.settled = {*mapped, *waiting}
         InboundBatch.objects.filter(pk__in=mapped).update(
             status=InboundBatch.Status.MAPPED, mapped_at=now, error="", map_started_at=None
         )
