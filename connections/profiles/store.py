@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
+from itertools import chain
 from operator import or_
 from typing import Any, Final
 
@@ -150,16 +151,23 @@ def _execute(
     by_attname = {field.attname: field for field in UserProfile._meta.concrete_fields}
     fields = [by_attname[name] for name in COLUMNS]
     columns = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
+    preps = [field.get_db_prep_save for field in fields]
     updated = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[2:])
-    row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    params = [
-        field.get_db_prep_save(value, db)
+    cells = [  # by row, then by column
+        [prep(value, db) for prep, value in zip(preps, _values(write, now), strict=True)]
         for write in writes
-        for field, value in zip(fields, _values(write, now), strict=True)
     ]
+    if db.vendor == "postgresql":  # one array a column, not a parameter a cell: the statement
+        # is the same whatever the number of rows, so psycopg converts it once, not every time
+        arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+        rows = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+        params = [list(column) for column in zip(*cells, strict=True)]
+    else:
+        row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+        rows, params = f"VALUES {', '.join([row] * len(writes))}", list(chain(*cells))
     # Names from the model's metadata and this module; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(writes))}"  # noqa: S608
+        f"INSERT INTO {table} ({columns}) {rows}"
         f" ON CONFLICT (connection_id, {key}) WHERE {predicate}"
         f" DO UPDATE SET {updated} WHERE {table}.version = excluded.version - 1"
         f" RETURNING connection_id, {key}"
