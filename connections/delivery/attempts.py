@@ -13,6 +13,7 @@ from connections.delivery.models import DeliveryAttempt
 from connections.delivery.outcomes import RowsAt, held_rows
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
+from mpbraze.sql import rows_update
 
 EXCERPT_CHARS = 2000
 
@@ -72,7 +73,7 @@ def attempts_finish(*, answers: Sequence[tuple[DeliveryAttempt, TrackResponse]])
     if len(answers) == 1:
         answers[0][0].save(update_fields=FINISHED_FIELDS)
     elif answers:
-        DeliveryAttempt.objects.bulk_update([a for a, _ in answers], FINISHED_FIELDS)
+        rows_update(DeliveryAttempt, [attempt for attempt, _ in answers], FINISHED_FIELDS)
 
 
 def _finished(attempt: DeliveryAttempt, response: TrackResponse) -> None:
