@@ -28,7 +28,7 @@ LIMITS: Final[dict[BatchSizeMode, tuple[int, int]]] = {
 }
 ARRAY_NAMES: Final[tuple[str, ...]] = tuple(kind.value for kind in ObjectKind)
 
-SizedObject = tuple[BrazeObject, int]
+SizedObject = tuple[BrazeObject, str]  # an object and its compact JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,9 @@ class TrackRequest:
     body: dict[str, list[dict[str, Any]]]
     index_map: dict[tuple[str, int], BrazeObject]
     size_bytes: int  # the body as compact JSON: json.dumps(body, separators=(",", ":"))
+    # That JSON itself, from each object's own encoding (each object is encoded once, to be
+    # measured, and sent as it was measured); empty when only ``body`` was given.
+    content: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,9 @@ def build_track_requests(
     objects: Sequence[BrazeObject], batch_size_mode: BatchSizeMode
 ) -> TrackPlan:
     """Requests in order of each user's first object; see the module docstring for the rules."""
-    sized = [(item, object_size(item.body)) for item in objects]
-    refused = tuple(item for item, size in sized if size > MAX_OBJECT_BYTES)
-    accepted = [pair for pair in sized if pair[1] <= MAX_OBJECT_BYTES]
+    sized = [(item, _compact(item.body)) for item in objects]
+    refused = tuple(item for item, text in sized if len(text) + 1 > MAX_OBJECT_BYTES)
+    accepted = [pair for pair in sized if len(pair[1]) + 1 <= MAX_OBJECT_BYTES]
     packer = _Packer(*LIMITS[batch_size_mode])
     for units in _units_by_user(accepted):
         packer.add_user(units)
@@ -60,7 +63,12 @@ def build_track_requests(
 
 
 def object_size(body: dict[str, Any]) -> int:
-    return len(json.dumps(body, separators=(",", ":"))) + 1  # +1 for the comma after it
+    return len(_compact(body)) + 1  # +1 for the comma after it
+
+
+def _compact(value: Any) -> str:
+    """Compact JSON, ASCII only (so its length is its size in bytes)."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _units_by_user(sized: Iterable[SizedObject]) -> list[list[list[SizedObject]]]:
@@ -110,18 +118,18 @@ class _Packer:
 
     def _fits(self, pairs: list[SizedObject], *, fresh: bool = False) -> bool:
         counts = dict.fromkeys(ARRAY_NAMES, 0) if fresh else dict(self.counts)
-        for item, _size in pairs:
+        for item, _text in pairs:
             counts[item.kind.value] += 1
         within_arrays = all(count <= self.array_cap for count in counts.values())
         total = sum(counts.values())
-        size = (_ENVELOPE_BYTES if fresh else self.size) + sum(size for _item, size in pairs)
+        size = (_ENVELOPE_BYTES if fresh else self.size) + sum(len(t) + 1 for _i, t in pairs)
         return within_arrays and total <= self.total_cap and size <= MAX_REQUEST_BYTES
 
     def _take(self, pairs: list[SizedObject]) -> None:
-        for item, size in pairs:
-            self.pending.append((item, size))
+        for item, text in pairs:
+            self.pending.append((item, text))
             self.counts[item.kind.value] += 1
-            self.size += size
+            self.size += len(text) + 1
 
     def _flush(self) -> None:
         if self.pending:
@@ -135,10 +143,15 @@ class _Packer:
 
 def _request(pending: list[SizedObject], size: int) -> TrackRequest:
     body: dict[str, list[dict[str, Any]]] = {}
+    texts: dict[str, list[str]] = {}
     index_map: dict[tuple[str, int], BrazeObject] = {}
-    for item, _size in pending:
+    for item, text in pending:
         array = body.setdefault(item.kind.value, [])
         index_map[(item.kind.value, len(array))] = item
         array.append(item.body)
-    ordered = {name: body[name] for name in ARRAY_NAMES if name in body}
-    return TrackRequest(ordered, index_map, size)
+        texts.setdefault(item.kind.value, []).append(text)
+    names = [name for name in ARRAY_NAMES if name in body]
+    # json.dumps(ordered, separators=(",", ":")), from the objects' own encodings
+    content = "{" + ",".join(f"{_compact(n)}:[{','.join(texts[n])}]" for n in names) + "}"
+    ordered = {name: body[name] for name in names}
+    return TrackRequest(ordered, index_map, size, content.encode("ascii"))

@@ -311,7 +311,10 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
         return
     started = attempts.attempts_start(output=sender.output, requests=ready, worker=sender.worker)
     in_flight = {
-        sender.pool.submit(sender.transport.track, request.body): (attempt, rows_at)
+        sender.pool.submit(sender.transport.track, request.content or request.body): (
+            attempt,
+            rows_at,
+        )
         for attempt, (request, rows_at) in zip(started, ready, strict=True)
     }
     if last:

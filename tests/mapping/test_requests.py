@@ -151,3 +151,22 @@ def test_it_keeps_every_request_well_under_4_mb() -> None:
     assert all(
         len(json.dumps(r.body, separators=(",", ":"))) <= r.size_bytes for r in plan.requests
     )
+
+
+def test_what_is_sent_is_the_body_as_compact_json_from_each_objects_own_encoding() -> None:
+    # Each object is encoded once, to be measured; the request is those encodings joined.
+    unusual = {"external_id": 'ü\u2028"x\\', "n": 1.5, "nested": [None, True, {"k": "é"}]}
+    objects = [
+        obj(PURCHASES, "a", 1),
+        obj(EVENTS, "a", 2),
+        BrazeObject(ATTRIBUTES, unusual, None, None, "a"),
+        *events("b", 80),
+    ]
+
+    plan = build_track_requests(objects, BatchSizeMode.PER_ARRAY_75)
+
+    for request in plan.requests:
+        assert request.content == json.dumps(request.body, separators=(",", ":")).encode()
+        assert list(json.loads(request.content)) == list(request.body)  # arrays in order
+        assert len(request.content) <= request.size_bytes
+    assert len(plan.requests) == 2
