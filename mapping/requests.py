@@ -62,12 +62,9 @@ def build_track_requests(
     return TrackPlan(tuple(packer.finish()), refused)
 
 
-def object_size(body: dict[str, Any]) -> int:
-    return len(_compact(body)) + 1  # +1 for the comma after it
-
-
 def _compact(value: Any) -> str:
-    """Compact JSON, ASCII only (so its length is its size in bytes)."""
+    """Compact JSON, ASCII only (so its length is its size in bytes; an object counts one
+    byte more, for the comma after it)."""
     return json.dumps(value, separators=(",", ":"))
 
 
