@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from connections.delivery.models import Delivery, DeliveryAttempt, HeldObject
-from connections.delivery.outcomes import RowsAt
+from connections.delivery.outcomes import RowsAt, unique_rows
 
 LINKS = DeliveryAttempt.deliveries.through
 # Copied from the row to each object's own row (the object's own fields come from ``more``).
@@ -47,7 +47,7 @@ def split_rows(rows: Iterable[Delivery]) -> dict[int, list[Delivery]]:
     """Split every row of ``rows`` holding several objects into rows of one object: the row
     keeps its first object, new rows take the others. Returns, for each row given, its rows
     in the order of its objects (a row of one object maps to itself)."""
-    rows = _unique(rows)
+    rows = unique_rows(rows)
     return split_into({row.pk: (row, [[n] for n in range(row.size)]) for row in rows})
 
 
@@ -123,7 +123,7 @@ def _piece_row(row: Delivery, held: list[HeldObject]) -> Delivery:
 def split_whole(rows: Sequence[Delivery]) -> list[Delivery]:
     """``rows`` as rows of one object each, in order (split where needed)."""
     parts = split_rows(rows)
-    return [part for row in _unique(rows) for part in parts[row.pk]]
+    return [part for row in unique_rows(rows) for part in parts[row.pk]]
 
 
 def split_request(
@@ -135,7 +135,7 @@ def split_request(
     order), which pairs positions with objects. The ``attempt``'s index map is rewritten to
     match (saved by the caller)."""
     hit = {rows_at[key].pk for key in named if key in rows_at}
-    grouped = [row for row in _unique(rows_at.values()) if row.pk in hit and row.more]
+    grouped = [row for row in unique_rows(rows_at.values()) if row.pk in hit and row.more]
     if not grouped:
         return rows_at
     parts = split_rows(grouped)
@@ -160,7 +160,3 @@ def index_map_of(rows_at: RowsAt) -> dict[str, list[int]]:
     for (array, _index), row in sorted(rows_at.items(), key=lambda item: item[0]):
         index_map.setdefault(array, []).append(row.pk)
     return index_map
-
-
-def _unique(rows: Iterable[Delivery]) -> list[Delivery]:
-    return list({row.pk: row for row in rows}.values())

@@ -10,9 +10,15 @@ from connections.delivery.models import Delivery
 RowsAt = dict[tuple[str, int], Delivery]  # (array name, index as sent) → outbox row
 
 
+def unique_rows(rows: Iterable[Delivery]) -> list[Delivery]:
+    """Each row once, in the order first seen (a row of several objects fills several
+    positions of a request)."""
+    return list({row.pk: row for row in rows}.values())
+
+
 def held_rows(rows_at: RowsAt) -> list[Delivery]:
-    """The rows of a request, each once (a row of several objects fills several positions)."""
-    return list({row.pk: row for row in rows_at.values()}.values())
+    """The rows of a request, each once."""
+    return unique_rows(rows_at.values())
 
 
 def rows_at_of(index_map: Mapping[str, Sequence[int]], rows: Iterable[Delivery]) -> RowsAt:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from connections.braze.transport import BrazeTransport
 from connections.delivery import outbox
 from connections.delivery.models import Delivery
-from connections.delivery.outcomes import RowsAt
+from connections.delivery.outcomes import RowsAt, unique_rows
 from connections.delivery.tuning import delivery_config
 from connections.models import BrazeOutput
 from mapping.requests import TrackRequest
@@ -53,7 +53,7 @@ def workspace_of(output: BrazeOutput) -> str:
 
 def rows_of(requests: Planned) -> list[Delivery]:
     """The rows of these requests, each once."""
-    return list({row.pk: row for _, rows_at in requests for row in rows_at.values()}.values())
+    return unique_rows(row for _, rows_at in requests for row in rows_at.values())
 
 
 def keep_lease(sender: Sender, rows: list[Delivery]) -> bool:
