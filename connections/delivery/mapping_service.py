@@ -31,7 +31,6 @@ from connections.profiles.wave import ProfileWave
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
-from mapping.requests import LIMITS
 from mapping.services import mapping_issues_record
 
 logger = logging.getLogger(__name__)
@@ -74,9 +73,7 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
         done = _map_counted(ids, contexts)
         mapped += done.mapped
         for output_id in sorted(done.outputs):  # sending starts while the backlog is mapped
-            # at once when the group filled a request; else after the linger time, for more
-            wait = timedelta(0) if output_id in done.full else linger
-            schedule.forward_schedule(output_id=output_id, at=timezone.now() + wait)
+            schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
         if time.monotonic() >= deadline:
             break
         ids = _received_batches(GROUP_SIZE)
@@ -96,7 +93,6 @@ class _Mapped:
     outputs: set[int] = field(default_factory=set)
     mapped: int = 0
     settled: set[int] = field(default_factory=set)  # batches mapped, or now waiting
-    full: set[int] = field(default_factory=set)  # outputs given a full request or more
 
 
 def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
@@ -200,7 +196,6 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
             contexts[connection_id] = _server_context(connection_id)
         profiles = _profiles(batches, contexts)
         rows: list[NewRow] = []
-        objects: dict[int, int] = {}  # by output
         waiting: list[int] = []
         now = timezone.now()
         for batch in batches:
@@ -212,13 +207,9 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
                 continue
             output, context = found
             context = replace(context, now=batch.received_at)
-            new_rows = _mapped_rows(batch, output, context, now, profiles)
-            rows += new_rows
+            rows += _mapped_rows(batch, output, context, now, profiles)
             done.outputs.add(output.pk)
             done.mapped += 1
-            objects[output.pk] = objects.get(output.pk, 0) + sum(r["size"] for r in new_rows)
-            if objects[output.pk] >= LIMITS[context.settings.batch_size_mode][0]:
-                done.full.add(output.pk)
         outbox_rows_insert(rows)
         profiles.save(now=now)
         mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]
