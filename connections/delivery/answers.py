@@ -115,10 +115,24 @@ def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
 def isolate_lone_failures(sender: Sender) -> None:
     """Once a claim's requests are answered: if Braze accepted others while these failed,
     the failure is these rows' own, so they travel in smaller requests next time, until a
-    row that Braze cannot take stands alone (and its neighbours get through)."""
-    if sender.accepted_any and sender.retried:
+    row that Braze cannot take stands alone (and its neighbours get through). During an
+    outage nothing is accepted, and requests keep their size."""
+    if sender.retried and (sender.accepted_any or _accepted_elsewhere(sender)):
         outbox.outbox_isolate(rows=sender.retried)
     sender.retried = []
+
+
+def _accepted_elsewhere(sender: Sender) -> bool:
+    """A claim alone in its run (a backlog's first, or a retried request on its own) has no
+    neighbour to compare with: the evidence is then another request of the output, from any
+    run, that Braze accepted since the rows' last try (at least the shortest retry wait
+    before this claim was taken)."""
+    claim = sender.claim
+    if claim is None or claim.taken_at is None:
+        return False
+    shortest_wait = delivery_config().retry_backoff_seconds[0] * (1 - outbox.JITTER)
+    since = claim.taken_at - timedelta(seconds=shortest_wait)
+    return attempts.attempts_accepted_since(output_id=sender.output.pk, since=since)
 
 
 def _on_rate_limited(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:

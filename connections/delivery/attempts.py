@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,9 @@ from mapping.requests import TrackRequest
 from mpbraze.sql import rows_update
 
 EXCERPT_CHARS = 2000
+# No request is in flight longer than this (the transport's timeouts are far shorter): an
+# attempt answered after a moment started at most this long before it.
+LONGEST_REQUEST = timedelta(minutes=5)
 
 
 def attempts_start(
@@ -60,6 +64,18 @@ FINISHED_FIELDS = [
     "braze_errors",
     "response_excerpt",
 ]
+
+
+def attempts_accepted_since(*, output_id: int, since: datetime) -> bool:
+    """Braze accepted a request of the output (from any worker) answered at or after
+    ``since``."""
+    accepted = (DeliveryAttempt.Outcome.SUCCESS, DeliveryAttempt.Outcome.PARTIAL)
+    return DeliveryAttempt.objects.filter(
+        outcome__in=accepted,
+        started_at__gte=since - LONGEST_REQUEST,  # the outcome index's range
+        finished_at__gte=since,
+        output_id=output_id,
+    ).exists()
 
 
 def attempt_finish(*, attempt: DeliveryAttempt, response: TrackResponse) -> None:

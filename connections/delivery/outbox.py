@@ -60,6 +60,7 @@ class Claim:
     full: bool = False  # the claim reached its limit: more due rows are waiting
     held_until: datetime | None = None  # the soonest a row held back for order comes due
     lease_until: datetime | None = None
+    taken_at: datetime | None = None
 
     @property
     def lease_left(self) -> float:
@@ -102,7 +103,7 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
     config = delivery_config()
     limit = limit or config.claim_size
     now = timezone.now()
-    claim = Claim(uuid.uuid4().hex, [])
+    claim = Claim(uuid.uuid4().hex, [], taken_at=now)
     with transaction.atomic():
         chosen, claim.full, mid_user = _choose(output, now, limit)
         chosen = _whole_users(chosen) if mid_user else chosen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -228,6 +229,36 @@ def test_during_an_outage_failed_requests_stay_full_size(
     output_forward(output_id=output.pk)
     assert set(Delivery.objects.values_list("split_depth", flat=True)) == {0}
     assert DeliveryAttempt.objects.filter(outcome="retry").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_failing_alone_in_its_claim_is_halved_when_another_worker_got_through(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    """Two workers, a claim of one request each: the first worker's request is accepted,
+    the second's fails while the first is answered. The failure is the second's own rows'
+    (Braze took the first meanwhile), though nothing else of its own claim got through."""
+    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
+    braze.set_faults(latency_ms=600, next_statuses=(201, 500))
+    queue_rows(output, [event(f"u{n}") for n in range(150)])
+
+    def first_worker() -> None:
+        output_forward(output_id=output.pk)
+        db.close()
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    try:
+        deadline = time.monotonic() + 10
+        while braze.peak_in_flight() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first worker's request is at Braze
+        output_forward(output_id=output.pk)  # claims the other 75 while the first is in flight
+    finally:
+        first.join()
+    assert [r["status"] for r in braze.requests()] == [201, 500]
+    failed = Delivery.objects.filter(status="queued")
+    assert failed.count() == 75
+    assert set(failed.values_list("split_depth", flat=True)) == {1}
 
 
 @pytest.mark.django_db
