@@ -31,6 +31,7 @@ from connections.profiles.wave import ProfileWave
 from mapping.engine import map_batch
 from mapping.objects import BrazeObject, MappingContext
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
+from mapping.requests import LIMITS
 from mapping.services import mapping_issues_record
 
 logger = logging.getLogger(__name__)
@@ -65,27 +66,35 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
     Schedules forwarding for the outputs that got rows after each group. Returns the number
     of batches mapped."""
     deadline = time.monotonic() + pull_seconds
-    linger = timedelta(seconds=delivery_config().forward_linger_seconds)
+    config = delivery_config()
+    linger = timedelta(seconds=config.forward_linger_seconds)
     ids = list(batch_ids)
+    taken = _take(ids, config.mapping_max_attempts) if ids else []
     mapped = 0
     contexts: Contexts = {}  # a connection's Server output and keys, looked up once a run
     while ids:
-        done = _map_counted(ids, contexts)
+        done = _map_counted(ids, taken, contexts)
         mapped += done.mapped
         for output_id in sorted(done.outputs):  # sending starts while the backlog is mapped
-            schedule.forward_schedule(output_id=output_id, at=timezone.now() + linger)
+            # at once when the group filled a request; else after the linger time, for more
+            wait = timedelta(0) if output_id in done.full else linger
+            schedule.forward_schedule(output_id=output_id, at=timezone.now() + wait)
         if time.monotonic() >= deadline:
             break
-        ids = _received_batches(GROUP_SIZE)
+        ids = taken = _take_untried(GROUP_SIZE, config.mapping_max_attempts)
     return mapped
 
 
-def _received_batches(limit: int) -> list[int]:
-    """Batches waiting to be mapped that nobody tried yet: one that failed, or that another
-    task is mapping now, is retried by its own message or the sweeper, after a grace, never
-    straight away in a loop (nor counted twice at once)."""
+def _take_untried(limit: int, max_attempts: int) -> list[int]:
+    """Take the oldest batches waiting to be mapped that nobody tried yet: one that failed,
+    or that another task is mapping now, is retried by its own message or the sweeper, after
+    a grace, never straight away in a loop (nor counted twice at once). On PostgreSQL, one
+    statement finds and takes them (the ``batch_untried`` index holds exactly these)."""
+    db = connections[InboundBatch.objects.db]
+    if db.vendor == "postgresql":
+        return _take_returning(db, None, limit, timezone.now())
     received = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED, map_attempts=0)
-    return list(received.order_by("pk").values_list("pk", flat=True)[:limit])
+    return _take(list(received.order_by("pk").values_list("pk", flat=True)[:limit]), max_attempts)
 
 
 @dataclass
@@ -93,6 +102,7 @@ class _Mapped:
     outputs: set[int] = field(default_factory=set)
     mapped: int = 0
     settled: set[int] = field(default_factory=set)  # batches mapped, or now waiting
+    full: set[int] = field(default_factory=set)  # outputs given a full request or more
 
 
 def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
@@ -106,7 +116,7 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
     stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     db = connections[InboundBatch.objects.db]
     if db.vendor == "postgresql":
-        return _take_returning(db, list(ids), max_attempts, now, stale)
+        return _take_returning(db, (list(ids), max_attempts, stale), len(ids), now)
     free = Q(map_started_at__isnull=True) | Q(map_started_at__lt=stale)
     with transaction.atomic():
         taken = list(
@@ -128,29 +138,32 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
 
 _TAKE = (
     "UPDATE {table} SET {attempts} = {attempts} + 1, {started} = %s WHERE {id} IN ("
-    "SELECT {id} FROM {table} WHERE {id} = ANY(%s) AND {status} = %s AND {attempts} < %s"
-    " AND ({started} IS NULL OR {started} < %s) ORDER BY {id} FOR UPDATE SKIP LOCKED"
+    "SELECT {id} FROM {table} WHERE {status} = %s AND {which}"
+    " ORDER BY {id} LIMIT %s FOR UPDATE SKIP LOCKED"
     ") RETURNING {id}"
 )
+_NAMED = "{id} = ANY(%s) AND {attempts} < %s AND ({started} IS NULL OR {started} < %s)"
+_UNTRIED = "{attempts} = 0"
 
 
 def _take_returning(
-    db: Any, ids: list[int], max_attempts: int, now: datetime, stale: datetime
+    db: Any, named: tuple[list[int], int, datetime] | None, limit: int, now: datetime
 ) -> list[int]:
+    """``named``: these ids, if under ``max_attempts`` and free or stale since; else the
+    oldest untried batches."""
     columns = {field.attname: field.column for field in InboundBatch._meta.concrete_fields}
-
-    def column(name: str) -> str:
-        return str(db.ops.quote_name(columns[name]))
-
-    sql = _TAKE.format(
-        table=db.ops.quote_name(InboundBatch._meta.db_table),
-        id=column("id"),
-        attempts=column("map_attempts"),
-        started=column("map_started_at"),
-        status=column("status"),
-    )
+    names = {
+        "table": db.ops.quote_name(InboundBatch._meta.db_table),
+        "id": db.ops.quote_name(columns["id"]),
+        "attempts": db.ops.quote_name(columns["map_attempts"]),
+        "started": db.ops.quote_name(columns["map_started_at"]),
+        "status": db.ops.quote_name(columns["status"]),
+    }
+    which = (_UNTRIED if named is None else _NAMED).format(**names)
+    sql = _TAKE.format(which=which, **names)
+    params: list[Any] = [now, InboundBatch.Status.RECEIVED, *(named or ()), limit]
     with db.cursor() as cursor:  # one statement: its own commit, outside a transaction
-        cursor.execute(sql, [now, ids, InboundBatch.Status.RECEIVED, max_attempts, stale])
+        cursor.execute(sql, params)
         return sorted(pk for (pk,) in cursor.fetchall())
 
 
@@ -162,9 +175,10 @@ def _release(ids: Sequence[int]) -> None:
     ).update(map_started_at=None)
 
 
-def _map_counted(ids: list[int], contexts: Contexts) -> _Mapped:
+def _map_counted(ids: list[int], taken: list[int], contexts: Contexts) -> _Mapped:
+    """Map the batches ``taken`` of ``ids``; free what was taken and not mapped, and fail
+    the batches of ``ids`` past their last attempt."""
     config = delivery_config()
-    taken = _take(ids, config.mapping_max_attempts)
     try:
         done = _map_group(taken, config.mapping_max_attempts, contexts) if taken else _Mapped()
     except Exception:
@@ -196,6 +210,7 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
             contexts[connection_id] = _server_context(connection_id)
         profiles = _profiles(batches, contexts)
         rows: list[NewRow] = []
+        objects: dict[int, int] = {}  # by output
         waiting: list[int] = []
         now = timezone.now()
         for batch in batches:
@@ -207,9 +222,13 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
                 continue
             output, context = found
             context = replace(context, now=batch.received_at)
-            rows += _mapped_rows(batch, output, context, now, profiles)
+            new_rows = _mapped_rows(batch, output, context, now, profiles)
+            rows += new_rows
             done.outputs.add(output.pk)
             done.mapped += 1
+            objects[output.pk] = objects.get(output.pk, 0) + sum(r["size"] for r in new_rows)
+            if objects[output.pk] >= LIMITS[context.settings.batch_size_mode][0]:
+                done.full.add(output.pk)
         outbox_rows_insert(rows)
         profiles.save(now=now)
         mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]

@@ -61,6 +61,13 @@ class InboundBatch(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "received_at"], name="batch_status_received"),
+            # The mapping task's pull of the oldest batches nobody tried yet: read in id order
+            # from here, not sorted out of every received batch (a backlog's worth per group).
+            models.Index(
+                fields=["id"],
+                condition=Q(status="received", map_attempts=0),
+                name="batch_untried",
+            ),
             # The sweeper's "how far has the mapping queue got?": the newest mapped batch.
             models.Index(fields=["mapped_at"], name="batch_mapped_at"),
             # Backpressure counts and the sweeper's fair scan, per connection.

@@ -209,3 +209,23 @@ def test_a_batch_whose_rows_exist_already_is_mapped_alone_without_a_second_copy(
     assert set(InboundBatch.objects.values_list("status", flat=True)) == {"mapped"}
     rows = Delivery.objects.values_list("batch_id", "sequence")
     assert sorted(rows) == [(b.pk, 0) for b in batches]  # one object a batch, once
+
+
+def test_a_mapped_group_that_fills_a_request_is_sent_at_once_a_smaller_one_after_the_linger(
+    connection: Connection, output: BrazeOutput, settings: Any
+) -> None:
+    settings.MPBRAZE_FORWARD_LINGER_SECONDS = 30.0
+
+    def map_events(count: int, name: str) -> float:
+        events = [{"event_type": "custom_event", "data": {"event_name": name}}] * count
+        payload = {**BATCH, "events": events, "source_request_id": name}
+        batch = batch_receive(connection=connection, payload=payload)[0]
+        ForwardSchedule.objects.all().delete()
+        before = timezone.now()
+        assert mapping_service.batches_map(batch_ids=[batch.pk]) == 1
+        due = ForwardSchedule.objects.get(output=output).due_at
+        assert due is not None
+        return (due - before).total_seconds()
+
+    assert map_events(74, "Few") >= 29  # an object an event: not yet a full request
+    assert map_events(75, "Enough") < 5  # 75 objects: a full request
