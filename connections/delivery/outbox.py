@@ -214,8 +214,16 @@ def _hold_for_order(
     aliases = _alias_waits(rows)
     claimed = {row.pk for row in rows}
     positions = [*first.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
-    last_batch = max(batch for batch, _ in positions)
-    pending = _pending_rows(output, [*first, *aliases], last_batch)
+    pending = (
+        Delivery.objects.filter(
+            output=output,
+            status__in=(Status.QUEUED, Status.SENDING),
+            user_key__in=[*first, *aliases],
+            batch_id__lte=max(batch for batch, _ in positions),
+        )
+        .order_by()
+        .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
+    )
     hold: dict[str, datetime] = {}
     for pk, user, batch_id, sequence, status, due in pending:
         until = max(due, now) if status == Status.QUEUED else now
@@ -232,41 +240,6 @@ def _hold_for_order(
         held = [row.pk for row in rows if row.user_key == user]
         Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
     return [row for row in rows if row.user_key not in hold], min(hold.values())
-
-
-PendingRow = tuple[int, str, int, int, str, datetime]
-PENDING_FIELDS = ("id", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
-# One index probe per user (``OFFSET 0`` keeps the planner from joining the users to a scan
-# of every pending row of the output instead, as it does when a backlog just arrived and the
-# table's statistics still say it is small: a claim then read the whole backlog).
-_PENDING = (
-    "SELECT pending.* FROM unnest(%s::text[]) AS wanted(user_key) CROSS JOIN LATERAL ("
-    "SELECT {fields} FROM {table} WHERE {output} = %s AND {user} = wanted.user_key"
-    " AND {status} IN (%s, %s) AND {batch} <= %s OFFSET 0) AS pending"
-)
-
-
-def _pending_rows(output: BrazeOutput, users: list[str], last_batch: int) -> list[PendingRow]:
-    """The queued or sending rows of these users up to ``last_batch``."""
-    db = connections[Delivery.objects.db]
-    statuses = (Status.QUEUED, Status.SENDING)
-    if db.vendor != "postgresql":
-        pending = Delivery.objects.filter(
-            output=output, status__in=statuses, user_key__in=users, batch_id__lte=last_batch
-        )
-        return list(pending.order_by().values_list(*PENDING_FIELDS))
-    columns = {field.attname: str(field.column) for field in Delivery._meta.concrete_fields}
-    sql = _PENDING.format(
-        fields=", ".join(db.ops.quote_name(columns[name]) for name in PENDING_FIELDS),
-        table=db.ops.quote_name(Delivery._meta.db_table),
-        output=db.ops.quote_name(columns["output_id"]),
-        user=db.ops.quote_name(columns["user_key"]),
-        status=db.ops.quote_name(columns["status"]),
-        batch=db.ops.quote_name(columns["batch_id"]),
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, [users, output.pk, *statuses, last_batch])
-        return list(cursor.fetchall())
 
 
 def _alias_waits(rows: list[Delivery]) -> dict[str, tuple[str, tuple[int, int], int]]:
