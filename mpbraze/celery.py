@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 from mpbraze import broker
 from mpbraze.heartbeat import HeartbeatFile
@@ -71,6 +71,14 @@ def _keep_database_connections(**_: Any) -> None:
     close_old_connections()
 
 
+def _settle_heap(**_: Any) -> None:
+    """In each pool process once it has started (and in the main one, which runs the tasks of
+    a solo or threads pool): what was imported stays out of garbage collection."""
+    from mpbraze.heap import heap_settle
+
+    heap_settle()
+
+
 _survive_a_lost_redis()
 broker.register()
 app = Celery("mpbraze")
@@ -79,6 +87,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.CELERY_DB_REUSE_MAX = 1000
 task_prerun.connect(_keep_database_connections, weak=False)
 task_postrun.connect(_keep_database_connections, weak=False)
+worker_process_init.connect(_settle_heap, weak=False)
+worker_ready.connect(_settle_heap, weak=False)
 # The liveness file of `manage.py healthcheck worker`, touched while the consumer runs.
 app.steps["consumer"].add(HeartbeatFile)
 app.autodiscover_tasks()

@@ -348,6 +348,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 MPBRAZE_WORKER_HEARTBEAT_FILE = env.str(
     "MPBRAZE_WORKER_HEARTBEAT_FILE", default=str(LOCAL_DIR / "worker-heartbeat")
 )
+# Workers and web workers keep what they imported out of garbage collection (mpbraze/heap.py).
+MPBRAZE_GC_FREEZE = env.bool("MPBRAZE_GC_FREEZE", default=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 MPBRAZE_SWEEP_SECONDS = env.float("MPBRAZE_SWEEP_SECONDS", default=30.0)
 # /readyz fails when an active output's oldest due row has waited longer than this.
