@@ -7,14 +7,16 @@ worker claimed since) changes nothing: a row is never finished by two workers.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import F, Min, Q, QuerySet
+from django.db.models import F, JSONField, Min, Q, QuerySet
 from django.utils import timezone
 
 from connections.audit import failures
@@ -157,8 +159,11 @@ def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delive
 
 _TAKE = (
     "UPDATE {table} SET status = %s, lease_until = %s, claim_token = %s"
-    " WHERE id IN ({ids}) RETURNING id, {fields}"
+    " WHERE id IN ({ids}) RETURNING {fields}"
 )
+# What the claim's update sets is known without reading it back (Django parses every
+# timestamp it reads in Python: the lease's cost as much as a row's other fields together).
+SET_BY_TAKE = ("status", "claim_token", "lease_until")
 
 
 def _take(chosen: list[Delivery], claim: Claim) -> list[Delivery]:
@@ -168,20 +173,43 @@ def _take(chosen: list[Delivery], claim: Claim) -> list[Delivery]:
         return []
     db = connections[Delivery.objects.db]
     ids = [row.pk for row in chosen]
-    if not db.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35: no RETURNING
+    if db.vendor != "postgresql":  # SQLite: one writer at a time, inside the claim's transaction
         taken = Delivery.objects.filter(pk__in=ids)
         taken.update(status=Status.SENDING, lease_until=claim.lease_until, claim_token=claim.token)
         return list(taken.only(*CLAIMED_FIELDS).order_by("batch_id", "sequence"))
-    columns = {field.attname: field.column for field in Delivery._meta.concrete_fields}
     sql = _TAKE.format(
         table=db.ops.quote_name(Delivery._meta.db_table),
         ids=", ".join(["%s"] * len(chosen)),
-        fields=", ".join(db.ops.quote_name(str(columns[name])) for name in CLAIMED_FIELDS),
+        fields=", ".join(db.ops.quote_name(str(field.column)) for field in _RETURNED),
     )
     params = [Status.SENDING, claim.lease_until, claim.token, *ids]
-    rows = list(Delivery.objects.raw(sql, params))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    rows = [_taken_row(db, values, claim) for values in found]
     rows.sort(key=lambda row: (row.batch_id, row.sequence))
     return rows
+
+
+# The columns the claim reads back, in the model's order (as ``Model.from_db`` takes them).
+_RETURNED = [
+    field
+    for field in Delivery._meta.concrete_fields
+    if field.primary_key or (field.attname in CLAIMED_FIELDS and field.attname not in SET_BY_TAKE)
+]
+_RETURNED_NAMES = frozenset(field.attname for field in _RETURNED)
+_JSON_AT = [n for n, column in enumerate(_RETURNED) if isinstance(column, JSONField)]
+
+
+def _taken_row(db: Any, values: tuple[Any, ...], claim: Claim) -> Delivery:
+    """A claimed row from the columns read back and what the claim set: a model instance
+    built as a queryset would (``from_db``), without the queryset's per-column machinery."""
+    cells = list(values)
+    for n in _JSON_AT:  # PostgreSQL's JSON comes as text (Django's loader), decoded here
+        cells[n] = json.loads(cells[n]) if isinstance(cells[n], str) else cells[n]
+    row = Delivery.from_db(db.alias, _RETURNED_NAMES, cells)
+    row.status, row.claim_token, row.lease_until = Status.SENDING, claim.token, claim.lease_until
+    return row
 
 
 def _whole_users(rows: list[Delivery]) -> list[Delivery]:
