@@ -144,7 +144,13 @@ class Delivery(models.Model):
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
-    output = models.ForeignKey(BrazeOutput, on_delete=models.CASCADE, related_name="deliveries")
+    # Not indexed alone: every query of an output's rows is served by an index below that
+    # starts with it. An index of the output alone was the planner's pick on statistics that
+    # had not seen an output's backlog yet (it reads every row of the output). Deleting an
+    # output scans the table once instead.
+    output = models.ForeignKey(
+        BrazeOutput, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     batch = models.ForeignKey(
         InboundBatch, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
@@ -235,9 +241,11 @@ class Delivery(models.Model):
                 condition=Q(status="queued"),
                 name="delivery_output_due",
             ),
-            # Per-user order: is an earlier row of this user still pending?
+            # Per-user order: is an earlier row of this user still pending? With the batch in
+            # the index, a plan made on a new backlog's stale statistics (which probes by
+            # output alone) filters the index's entries, not every pending row of the output.
             models.Index(
-                fields=["output", "user_key"],
+                fields=["output", "user_key", "batch"],
                 condition=Q(status__in=["queued", "sending"]),
                 name="delivery_user_pending",
             ),
