@@ -9,6 +9,7 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 from mpbraze import broker
+from mpbraze.heap import heap_settle
 from mpbraze.heartbeat import HeartbeatFile
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mpbraze.settings")
@@ -74,8 +75,6 @@ def _keep_database_connections(**_: Any) -> None:
 def _settle_heap(**_: Any) -> None:
     """In each pool process once it has started (and in the main one, which runs the tasks of
     a solo or threads pool): what was imported stays out of garbage collection."""
-    from mpbraze.heap import heap_settle
-
     heap_settle()
 
 
