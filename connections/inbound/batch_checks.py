@@ -42,8 +42,39 @@ def key_path(parent: str, key: str) -> str:
 
 def batch_problems(batch: Any, path: str) -> list[Problem]:
     """Every reason, up to MAX_PROBLEMS, why one parsed batch cannot be accepted."""
-    problems = list(islice(_value_problems(batch, path), MAX_PROBLEMS))
+    problems = (
+        [] if _values_storable(batch) else list(islice(_value_problems(batch, path), MAX_PROBLEMS))
+    )
     return problems or _shape_problems(batch, path)[:MAX_PROBLEMS]
+
+
+def _values_storable(root: Any) -> bool:
+    """Whether ``_value_problems`` would find nothing, without building a path for every value:
+    the walk of an accepted batch (nearly every one) names no path, so it builds none."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH or _UNSTORABLE_TEXT.search("".join(value)):
+                return False
+            children: Any = value.values()
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                return False
+            children = value
+        else:
+            children = (value,)
+            depth -= 1  # a scalar root is checked as its own child, at its own depth
+        for child in children:
+            if isinstance(child, str):
+                if _UNSTORABLE_TEXT.search(child):
+                    return False
+            elif isinstance(child, float):
+                if not math.isfinite(child):
+                    return False
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return True
 
 
 def _value_problems(root: Any, root_path: str) -> Iterator[Problem]:
