@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from connections.inbound.auth_throttle import auth_failure, auth_throttle
 from connections.inbound.errors import Refusal
+from connections.inbound.limits import PendingSpan, connection_by_inbound_key
 from connections.models import Connection
 from connections.services import inbound_secret_matches
 
@@ -22,8 +23,10 @@ _KEY_FORMAT: Final = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _CHALLENGE: Final = {"WWW-Authenticate": 'Basic realm="mpbraze inbound", charset="UTF-8"'}
 
 
-def authenticate(request: HttpRequest) -> Connection:
-    """The connection whose key and secret the request carries; raises a 401/403 Refusal."""
+def authenticate(request: HttpRequest) -> tuple[Connection, PendingSpan]:
+    """The connection whose key and secret the request carries, with the span of its batches
+    waiting to be mapped (read in the same statement, for the backpressure check); raises a
+    401/403 Refusal."""
     scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
         raise Refusal(
@@ -35,10 +38,10 @@ def authenticate(request: HttpRequest) -> Connection:
         )
     key, secret = _credentials(encoded.strip())
     throttle = auth_throttle(request, key)  # a 429 after too many wrong secrets
-    connection = Connection.objects.filter(inbound_key=key).first()
-    if connection is None or not inbound_secret_matches(connection, secret):
+    found = connection_by_inbound_key(key)
+    if found is None or not inbound_secret_matches(found[0], secret):
         raise auth_failure(throttle) or _forbidden()
-    return connection
+    return found
 
 
 def ensure_ingest_enabled(connection: Connection) -> None:

@@ -43,9 +43,9 @@ def _ingest(request: HttpRequest, parse: Parser, *, historical: bool) -> HttpRes
     if request.method != "POST":
         return method_not_allowed(request.method or "")
     try:
-        connection = auth.authenticate(request)
+        connection, pending = auth.authenticate(request)
         auth.ensure_ingest_enabled(connection)
-        limits.ensure_queue_has_room(connection)
+        limits.ensure_queue_has_room(connection, pending)
         batches = parse(limits.read_body(request), max_batch_bytes=limits.max_batch_bytes())
         batches_store(connection=connection, batches=batches, historical=historical)
     except Refusal as refusal:

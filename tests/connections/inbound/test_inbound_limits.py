@@ -8,6 +8,7 @@ import pytest
 from django.db import DataError, OperationalError
 from django.db import connection as db
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from connections.delivery.models import InboundBatch
@@ -193,3 +194,33 @@ def test_it_answers_400_when_the_database_refuses_a_value(sender: Sender) -> Non
     assert response.json() == error_body(
         "BAD_REQUEST", "The database refused a value in this request; nothing was stored."
     )
+
+
+@pytest.mark.django_db
+def test_the_connection_and_its_waiting_batches_span_are_read_in_one_statement(
+    sender: Sender,
+) -> None:
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(3)])
+
+    with CaptureQueriesContext(db) as queries:
+        assert sender.post("/v2/events", sdk_batch(mpid=99)).status_code == 202
+
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    insert = next(n for n, sql in enumerate(statements) if sql.startswith("INSERT INTO"))
+    (read,) = statements[:insert]  # nothing else is read before the batch is stored
+    assert "connections_connection" in read
+    assert "pending_low" in read
+    assert "pending_high" in read
+
+
+@pytest.mark.django_db
+def test_batches_waiting_for_an_output_count_toward_the_limit_like_received_ones(
+    sender: Sender, settings: SettingsWrapper
+) -> None:
+    settings.MPBRAZE_INBOUND_MAX_PENDING_BATCHES = 2
+    sender.post("/v2/bulkevents", [sdk_batch(mpid=index) for index in range(3)])
+    InboundBatch.objects.update(status=InboundBatch.Status.WAITING)
+
+    assert sender.post("/v2/events", sdk_batch(mpid=99)).status_code == 429
+    InboundBatch.objects.update(status=InboundBatch.Status.MAPPED)
+    assert sender.post("/v2/events", sdk_batch(mpid=99)).status_code == 202
