@@ -69,20 +69,28 @@ def batches_map(*, batch_ids: Sequence[int], pull_seconds: float = 0.0) -> int:
     config = delivery_config()
     linger = timedelta(seconds=config.forward_linger_seconds)
     ids = list(batch_ids)
-    taken = _take(ids, config.mapping_max_attempts) if ids else []
+    if not ids:
+        return 0
+    taken, others = _take_named(ids, config.mapping_max_attempts)
     mapped = 0
     contexts: Contexts = {}  # a connection's Server output and keys, looked up once a run
-    while ids:
-        done = _map_counted(ids, taken, contexts)
-        mapped += done.mapped
-        for output_id in sorted(done.outputs):  # sending starts while the backlog is mapped
-            # at once when the group filled a request; else after the linger time, for more
-            wait = timedelta(0) if output_id in done.full else linger
-            schedule.forward_schedule(output_id=output_id, at=timezone.now() + wait)
+    while True:
+        # A message whose batches were all mapped already (most of a backlog's messages: the
+        # tasks before pulled them) skips straight to pulling, which keeps the mapping ahead
+        # of the sending.
+        if taken or others:
+            done = _map_counted(ids, taken, contexts, others=others)
+            mapped += done.mapped
+            for output_id in sorted(done.outputs):  # sending starts while the backlog maps
+                # at once when the group filled a request; else after the linger, for more
+                wait = timedelta(0) if output_id in done.full else linger
+                schedule.forward_schedule(output_id=output_id, at=timezone.now() + wait)
         if time.monotonic() >= deadline:
-            break
+            return mapped
         ids = taken = _take_untried(GROUP_SIZE, config.mapping_max_attempts)
-    return mapped
+        others = False
+        if not taken:
+            return mapped
 
 
 def _take_untried(limit: int, max_attempts: int) -> list[int]:
@@ -92,7 +100,7 @@ def _take_untried(limit: int, max_attempts: int) -> list[int]:
     statement finds and takes them (the ``batch_untried`` index holds exactly these)."""
     db = connections[InboundBatch.objects.db]
     if db.vendor == "postgresql":
-        return _take_returning(db, None, limit, timezone.now())
+        return _take_returning(db, None, limit, timezone.now())[0]
     received = InboundBatch.objects.filter(status=InboundBatch.Status.RECEIVED, map_attempts=0)
     return _take(list(received.order_by("pk").values_list("pk", flat=True)[:limit]), max_attempts)
 
@@ -112,11 +120,24 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
     The candidates are locked with ``skip_locked`` before the update: of two tasks racing for
     a batch, one takes it, and the other skips it or sees it taken. On PostgreSQL that is one
     statement (``UPDATE … RETURNING``), a round trip and a transaction fewer per group."""
+    return _take_named(ids, max_attempts)[0]
+
+
+def _take_named(ids: Sequence[int], max_attempts: int) -> tuple[list[int], bool]:
+    """``_take``, and whether a batch of ``ids`` it did not take is still received (past its
+    attempts, or another task's): only then has the caller exhausted batches to look for.
+    On other databases than PostgreSQL that is not asked, and taken to be so."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     db = connections[InboundBatch.objects.db]
     if db.vendor == "postgresql":
         return _take_returning(db, (list(ids), max_attempts, stale), len(ids), now)
+    return _take_locked(ids, max_attempts, stale, now), True
+
+
+def _take_locked(
+    ids: Sequence[int], max_attempts: int, stale: datetime, now: datetime
+) -> list[int]:
     free = Q(map_started_at__isnull=True) | Q(map_started_at__lt=stale)
     with transaction.atomic():
         taken = list(
@@ -137,20 +158,26 @@ def _take(ids: Sequence[int], max_attempts: int) -> list[int]:
 
 
 _TAKE = (
-    "UPDATE {table} SET {attempts} = {attempts} + 1, {started} = %s WHERE {id} IN ("
+    "WITH taken AS (UPDATE {table} SET {attempts} = {attempts} + 1, {started} = %s WHERE {id} IN ("
     "SELECT {id} FROM {table} WHERE {status} = %s AND {which}"
     " ORDER BY {id} LIMIT %s FOR UPDATE SKIP LOCKED"
-    ") RETURNING {id}"
+    ") RETURNING {id}) SELECT {id}, TRUE FROM taken"
 )
 _NAMED = "{id} = ANY(%s) AND {attempts} < %s AND ({started} IS NULL OR {started} < %s)"
 _UNTRIED = "{attempts} = 0"
+# The named batches still received that were not taken, as the statement found them (its
+# snapshot: a batch it took still reads as received there).
+_LEFT = (
+    " UNION ALL SELECT {id}, FALSE FROM {table} WHERE {id} = ANY(%s) AND {status} = %s"
+    " AND {id} NOT IN (SELECT {id} FROM taken)"
+)
 
 
 def _take_returning(
     db: Any, named: tuple[list[int], int, datetime] | None, limit: int, now: datetime
-) -> list[int]:
-    """``named``: these ids, if under ``max_attempts`` and free or stale since; else the
-    oldest untried batches."""
+) -> tuple[list[int], bool]:
+    """``named``: these ids, if under ``max_attempts`` and free or stale since, and whether
+    one not taken is still received; else the oldest untried batches."""
     columns = {field.attname: field.column for field in InboundBatch._meta.concrete_fields}
     names = {
         "table": db.ops.quote_name(InboundBatch._meta.db_table),
@@ -162,9 +189,13 @@ def _take_returning(
     which = (_UNTRIED if named is None else _NAMED).format(**names)
     sql = _TAKE.format(which=which, **names)
     params: list[Any] = [now, InboundBatch.Status.RECEIVED, *(named or ()), limit]
+    if named is not None:
+        sql += _LEFT.format(**names)
+        params += [named[0], InboundBatch.Status.RECEIVED]
     with db.cursor() as cursor:  # one statement: its own commit, outside a transaction
         cursor.execute(sql, params)
-        return sorted(pk for (pk,) in cursor.fetchall())
+        found = cursor.fetchall()
+    return sorted(pk for pk, taken in found if taken), not all(taken for _, taken in found)
 
 
 def _release(ids: Sequence[int]) -> None:
@@ -175,9 +206,12 @@ def _release(ids: Sequence[int]) -> None:
     ).update(map_started_at=None)
 
 
-def _map_counted(ids: list[int], taken: list[int], contexts: Contexts) -> _Mapped:
+def _map_counted(
+    ids: list[int], taken: list[int], contexts: Contexts, *, others: bool = True
+) -> _Mapped:
     """Map the batches ``taken`` of ``ids``; free what was taken and not mapped, and fail
-    the batches of ``ids`` past their last attempt."""
+    the batches of ``ids`` past their last attempt (among those not taken, which are still
+    received only when ``others``)."""
     config = delivery_config()
     try:
         done = _map_group(taken, config.mapping_max_attempts, contexts) if taken else _Mapped()
@@ -190,8 +224,9 @@ def _map_counted(ids: list[int], taken: list[int], contexts: Contexts) -> _Mappe
                 done.outputs.add(output_id)
                 done.mapped += 1
                 done.settled.add(batch_id)
-    if done.settled != set(ids):  # as a rule each was taken and mapped: nothing to undo
-        _release([pk for pk in taken if pk not in done.settled])
+    unsettled = [pk for pk in taken if pk not in done.settled]
+    if unsettled or others:  # as a rule each was taken and mapped: nothing to undo
+        _release(unsettled)
         _fail_exhausted(ids, config.mapping_max_attempts)
     return done
 

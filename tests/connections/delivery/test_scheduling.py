@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from connections.delivery import mapping_service, schedule, sweeper
@@ -229,3 +230,37 @@ def test_a_mapped_group_that_fills_a_request_is_sent_at_once_a_smaller_one_after
 
     assert map_events(74, "Few") >= 29  # an object an event: not yet a full request
     assert map_events(75, "Enough") < 5  # 75 objects: a full request
+
+
+def test_a_message_whose_batches_were_all_mapped_pulls_the_waiting_ones_and_nothing_more(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    """A backlog's later messages find their batches mapped by the tasks before (which pulled
+    them): such a message looks for no exhausted batch, and pulls what still waits."""
+    mapped = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "m"})[0]
+    assert mapping_service.batches_map(batch_ids=[mapped.pk]) == 1
+
+    with CaptureQueriesContext(db) as queries:
+        assert mapping_service.batches_map(batch_ids=[mapped.pk], pull_seconds=60) == 0
+    if db.vendor == "postgresql":  # elsewhere the take and the exhausted check are apart
+        assert len(queries.captured_queries) == 2  # its take, and a pull that found nothing
+
+    waiting = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "w"})[0]
+    assert mapping_service.batches_map(batch_ids=[mapped.pk], pull_seconds=60) == 1
+    assert InboundBatch.objects.get(pk=waiting.pk).status == "mapped"
+
+
+def test_a_named_batch_past_its_last_attempt_ends_failed_when_a_message_names_it_again(
+    connection: Connection, output: BrazeOutput, settings: Any
+) -> None:
+    settings.MPBRAZE_MAPPING_MAX_ATTEMPTS = 2
+    lost = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "l"})[0]
+    fine = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "f"})[0]
+    InboundBatch.objects.filter(pk=lost.pk).update(map_attempts=2)  # its worker died twice
+
+    assert mapping_service.batches_map(batch_ids=[lost.pk, fine.pk]) == 1
+    lost.refresh_from_db()
+    assert (lost.status, lost.error) == (
+        "failed",
+        "Mapping failed 2 times; last error: the worker was lost",
+    )
