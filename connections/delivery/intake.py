@@ -13,6 +13,7 @@ from django.utils import timezone
 from connections.delivery import schedule
 from connections.delivery.models import InboundBatch
 from connections.models import Connection
+from mpbraze.sql import json_recordset
 
 
 def batch_content_hash(payload: dict[str, Any]) -> str:
@@ -72,12 +73,17 @@ def _insert_new(batches: list[InboundBatch]) -> set[int]:
     db = connections[InboundBatch.objects.db]
     fields = [f for f in InboundBatch._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(db.ops.quote_name(str(f.column)) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(getattr(b, f.attname), db) for b in batches for f in fields]
+    if db.vendor == "postgresql":  # one parameter: a statement psycopg parses only once
+        values = ([getattr(b, f.attname) for f in fields] for b in batches)
+        rows, params = json_recordset(db, fields, values, "batch")
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        rows = f"VALUES {', '.join([row] * len(batches))}"
+        params = [f.get_db_prep_save(getattr(b, f.attname), db) for b in batches for f in fields]
     table = db.ops.quote_name(str(InboundBatch._meta.db_table))
     # Names from the model's metadata; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(batches))}"  # noqa: S608
+        f"INSERT INTO {table} ({columns}) {rows}"
         " ON CONFLICT DO NOTHING RETURNING id, content_hash, source_request_id"
     )
     with db.cursor() as cursor:

@@ -10,7 +10,6 @@ those rows locked, so the second one finds them unchanged; SQLite runs one write
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from connections.profiles.models import UserProfile
 from connections.profiles.tuning import profile_limits
 from mapping.objects import Profile
 from mapping.profile import ProfileKey, profile_join
+from mpbraze.sql import json_recordset
 
 # (connection id, MPID, external identity when there is no MPID): one user's profile.
 UserKey = tuple[int, int | None, str]
@@ -154,7 +154,7 @@ def _execute(
     columns = ", ".join(db.ops.quote_name(str(field.column)) for field in fields)
     updated = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS[2:])
     if db.vendor == "postgresql":
-        rows, params = _json_rows(db, fields, writes, now)
+        rows, params = json_recordset(db, fields, (_values(w, now) for w in writes), "profile")
     else:
         preps = [field.get_db_prep_save for field in fields]
         cells = [  # by row, then by column
@@ -173,29 +173,6 @@ def _execute(
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(found) for found in cursor.fetchall()]
-
-
-def _json_rows(
-    db: Any, fields: Sequence[Any], writes: Sequence[StoredProfile], now: datetime
-) -> tuple[str, list[str]]:
-    """The rows as one JSON document, read back by PostgreSQL's ``jsonb_to_recordset``: one
-    parameter, encoded by ``json.dumps`` in one call. An array a column cost more: psycopg
-    quotes each element of each array in Python, and that was 11 % of the mapping task."""
-    types = ", ".join(f"{db.ops.quote_name(field.column)} {field.db_type(db)}" for field in fields)
-    names = [field.column for field in fields]
-    document = json.dumps(
-        [dict(zip(names, _values(write, now), strict=True)) for write in writes],
-        separators=(",", ":"),
-        default=_timestamp,
-    )
-    rows = f"SELECT * FROM jsonb_to_recordset(%s::jsonb) AS profile({types})"  # noqa: S608 (model's)
-    return rows, [document]
-
-
-def _timestamp(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _values(write: StoredProfile, now: datetime) -> tuple[Any, ...]:
