@@ -67,6 +67,8 @@ def connection_by_inbound_key(key: str) -> tuple[Connection, PendingSpan] | None
 
 
 def pending_span(connection: Connection) -> PendingSpan:
+    """The span of ``connection``'s waiting batches, for callers that hold the connection
+    already (the Web SDK's uploads, found by their web key)."""
     ids = _waiting(connection).values("pk")
     low, high = (  # two LIMIT 1 probes in one round trip (MIN/MAX would scan the backlog)
         Connection.objects.filter(pk=connection.pk)
