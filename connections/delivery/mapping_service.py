@@ -6,6 +6,7 @@ a crash anywhere leaves the batch ``received``, and the sweeper maps it again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from connections.metrics.definitions import record_mapping
 from connections.models import APP_PLATFORMS, BrazeOutput, Connection, Platform
 from connections.profiles.wave import ProfileWave
 from mapping.engine import map_batch
+from mapping.issues import Issue
 from mapping.objects import BrazeObject, MappingContext
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 from mapping.requests import LIMITS
@@ -97,7 +99,7 @@ def _take_untried(limit: int, max_attempts: int) -> list[int]:
     """Take the oldest batches waiting to be mapped that nobody tried yet: one that failed,
     or that another task is mapping now, is retried by its own message or the sweeper, after
     a grace, never straight away in a loop (nor counted twice at once). On PostgreSQL, one
-    statement finds and takes them (the ``batch_untried`` index holds exactly these)."""
+    statement finds and takes them, in id order from the ``batch_received`` index."""
     db = connections[InboundBatch.objects.db]
     if db.vendor == "postgresql":
         return _take_returning(db, None, limit, timezone.now())[0]
@@ -236,28 +238,23 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
     outputs and decrypted keys of each connection looked up once."""
     done = _Mapped()
     with transaction.atomic():
-        batches = list(
-            InboundBatch.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=ids, status=InboundBatch.Status.RECEIVED)
-            .order_by("pk")
-        )
+        now = timezone.now()
+        batches = _mark_mapped(ids, max_attempts, now)
         for connection_id in {batch.connection_id for batch in batches} - set(contexts):
             contexts[connection_id] = _server_context(connection_id)
         profiles = _profiles(batches, contexts)
         rows: list[NewRow] = []
         objects: dict[int, int] = {}  # by output
         waiting: list[int] = []
-        now = timezone.now()
+        tally: dict[int, tuple[int, list[Issue]]] = {}  # objects and issues, by connection
         for batch in batches:
-            if batch.map_attempts > max_attempts:
-                continue  # counted past the cap: the failure path marks it
             found = contexts[batch.connection_id]
             if found is None:
                 waiting.append(batch.pk)
                 continue
             output, context = found
             context = replace(context, now=batch.received_at)
-            new_rows = _mapped_rows(batch, output, context, now, profiles)
+            new_rows = _mapped_rows(batch, output, context, now, profiles, tally)
             rows += new_rows
             done.outputs.add(output.pk)
             done.mapped += 1
@@ -266,18 +263,81 @@ def _map_group(ids: list[int], max_attempts: int, contexts: Contexts) -> _Mapped
                 done.full.add(output.pk)
         outbox_rows_insert(rows)
         profiles.save(now=now)
-        mapped = [b.pk for b in batches if b.pk not in waiting and b.map_attempts <= max_attempts]
-        done.settled = {*mapped, *waiting}
-        InboundBatch.objects.filter(pk__in=mapped).update(
-            status=InboundBatch.Status.MAPPED, mapped_at=now, error="", map_started_at=None
-        )
+        done.settled = {batch.pk for batch in batches}
         InboundBatch.objects.filter(pk__in=waiting).update(
             status=InboundBatch.Status.WAITING,
             error=NO_SERVER_OUTPUT,
             map_attempts=F("map_attempts") - 1,
-            map_started_at=None,
+            mapped_at=None,
         )
+        transaction.on_commit(lambda: _record_metrics(tally))  # once: see _mapped_rows
     return done
+
+
+def _mark_mapped(ids: list[int], max_attempts: int, now: datetime) -> list[InboundBatch]:
+    """Mark the batches of ``ids`` still received and within their attempts mapped, and
+    return them (the fields mapping reads), in order. Marked first, in the transaction that
+    maps them: the update locks them before anything else is written (as a ``SELECT … FOR
+    UPDATE`` did), and a failure rolls the mark back with the rows. A batch another
+    transaction holds is waited for, then left out if that one changed it (a lease gone stale
+    and taken again: the other mapped it). On PostgreSQL one statement, which also reads
+    them."""
+    db = connections[InboundBatch.objects.db]
+    if db.vendor == "postgresql":
+        return _mark_returning(db, ids, max_attempts, now)
+    batches = list(
+        InboundBatch.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, status=InboundBatch.Status.RECEIVED, map_attempts__lte=max_attempts)
+        .only(*_MAPPING_READS)
+        .order_by("pk")
+    )
+    InboundBatch.objects.filter(pk__in=[batch.pk for batch in batches]).update(
+        status=InboundBatch.Status.MAPPED, mapped_at=now, error="", map_started_at=None
+    )
+    return batches
+
+
+_MAPPING_READS = ("id", "connection_id", "payload", "received_at", "map_attempts")
+_MARK = (  # no FOR UPDATE: the update locks each row it writes (a second write of it, else)
+    "UPDATE {table} SET {status} = %s, {mapped} = %s, {error} = '', {started} = NULL"
+    " WHERE {id} = ANY(%s) AND {status} = %s AND {attempts} <= %s RETURNING {reads}"
+)
+
+
+def _mark_returning(
+    db: Any, ids: list[int], max_attempts: int, now: datetime
+) -> list[InboundBatch]:
+    quote = db.ops.quote_name
+    table = quote(InboundBatch._meta.db_table)
+    column = {f.attname: quote(f.column) for f in InboundBatch._meta.concrete_fields}
+    reads = [name for name in column if name in _MAPPING_READS]  # from_db: in the model's order
+    sql = _MARK.format(
+        table=table,
+        id=column["id"],
+        status=column["status"],
+        attempts=column["map_attempts"],
+        mapped=column["mapped_at"],
+        error=column["error"],
+        started=column["map_started_at"],
+        reads=", ".join(f"{table}.{column[name]}" for name in reads),
+    )
+    received, mapped = InboundBatch.Status.RECEIVED, InboundBatch.Status.MAPPED
+    with db.cursor() as cursor:
+        cursor.execute(sql, [mapped, now, ids, received, max_attempts])
+        found = cursor.fetchall()
+    payload = reads.index("payload")
+    batches = [
+        InboundBatch.from_db(
+            db.alias, reads, [json.loads(v) if n == payload else v for n, v in enumerate(row)]
+        )
+        for row in found
+    ]
+    return sorted(batches, key=lambda batch: batch.pk)
+
+
+def _record_metrics(issues: dict[int, tuple[int, list[Issue]]]) -> None:
+    for connection_id, (objects, found) in issues.items():
+        record_mapping(connection_id=connection_id, objects=objects, issues=found)
 
 
 def _profiles(
@@ -441,9 +501,12 @@ def _mapped_rows(
     context: MappingContext,
     now: datetime,
     profiles: ProfileWave,
+    tally: dict[int, tuple[int, list[Issue]]] | None = None,
 ) -> list[NewRow]:
     """The batch's outbox rows (not yet saved); its mapping issues recorded, its user's
-    profile updated in ``profiles`` (saved by the caller, once per wave)."""
+    profile updated in ``profiles`` (saved by the caller, once per wave). Its objects and
+    issues are added to the caller's ``tally`` for the metrics, if given (the caller records
+    them on commit), else recorded on commit."""
     result = map_batch(batch.payload, context, profiles.input_for(batch.pk))
     profiles.keep(batch.pk, result.profile)
     mapping_issues_record(
@@ -457,11 +520,13 @@ def _mapped_rows(
     hooks.mapping_issues_detected(
         connection_id=batch.connection_id, output_id=output.pk, issues=result.issues, now=now
     )
-    transaction.on_commit(  # counted once: a group that fails is mapped again one by one
-        lambda: record_mapping(
-            connection_id=batch.connection_id, objects=len(result.objects), issues=result.issues
-        )
-    )
+    # Counted on commit, once: a group that fails is mapped again one by one.
+    if tally is None:
+        tally = {}
+        transaction.on_commit(lambda: _record_metrics(tally))
+    objects, issues = tally.get(batch.connection_id, (0, []))
+    issues.extend(result.issues)
+    tally[batch.connection_id] = (objects + len(result.objects), issues)
     rows = _user_rows(batch, output, result.objects, now)
     return identify_rows_add(batch=batch, output=output, context=context, rows=rows, now=now)
 

@@ -19,6 +19,7 @@ from connections.delivery.tasks import batches_map
 from connections.models import BrazeOutput, Connection, Delivery, ForwardSchedule, InboundBatch
 from tests.conftest import add_output
 from tests.connections.delivery_helpers import braze_connection, event, queue_rows
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db
 Capture = Callable[..., Any]
@@ -264,3 +265,56 @@ def test_a_named_batch_past_its_last_attempt_ends_failed_when_a_message_names_it
         "failed",
         "Mapping failed 2 times; last error: the worker was lost",
     )
+
+
+def table_writes(table: str) -> tuple[int, int]:
+    """Rows this transaction updated in ``table``, and how many of those updates were HOT (no
+    new index entry), from PostgreSQL's own counters."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s",
+            [table],
+        )
+        updated, hot = cursor.fetchone()
+    return int(updated), int(hot)
+
+
+def test_taking_a_backlog_to_map_writes_no_index_entry(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    """The take counts an attempt and sets the lease on each batch: columns no index names,
+    on pages the table's fill factor leaves room on, so each update is a HOT one."""
+    from connections.delivery.intake import batches_receive
+
+    require_postgresql()  # HOT updates are PostgreSQL's
+
+    for request in range(10):
+        payloads = [{**BATCH, "source_request_id": f"r{request}-{n}"} for n in range(10)]
+        batches_receive(connection=connection, payloads=payloads)
+    table = InboundBatch._meta.db_table
+    updated, hot = table_writes(table)
+
+    taken = mapping_service._take_untried(100, max_attempts=5)
+    assert len(taken) == 100
+    assert table_writes(table) == (updated + 100, hot + 100)
+
+
+def test_a_group_is_read_and_marked_mapped_in_one_statement(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    from connections.delivery.intake import batches_receive
+
+    payloads = [{**BATCH, "source_request_id": f"r{n}"} for n in range(5)]
+    batches_receive(connection=connection, payloads=payloads)
+    ids = list(InboundBatch.objects.order_by("pk").values_list("pk", flat=True))
+    taken = mapping_service._take(ids, max_attempts=5)
+    InboundBatch.objects.filter(pk=ids[1]).update(status="failed")  # changed since taken
+
+    with CaptureQueriesContext(db) as queries:
+        batches = mapping_service._mark_mapped(taken, max_attempts=5, now=timezone.now())
+    assert [batch.pk for batch in batches] == [ids[0], *ids[2:]]
+    assert batches[0].payload["user_identities"] == {"customer_id": "c-1"}
+    if db.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1
+    status = dict(InboundBatch.objects.values_list("pk", "status"))
+    assert [status[pk] for pk in ids] == ["mapped", "failed", "mapped", "mapped", "mapped"]
