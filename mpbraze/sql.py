@@ -9,12 +9,13 @@ go as one JSON document (``json_recordset``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connections, models
+
+from mpbraze import jsoncodec
 
 
 def rows_update(model: type[models.Model], rows: Sequence[Any], fields: Sequence[str]) -> int:
@@ -55,7 +56,7 @@ def json_recordset(
 ) -> tuple[str, list[str]]:
     """``SELECT * FROM jsonb_to_recordset(%s::jsonb) AS alias(column type, …)`` and its one
     parameter, for PostgreSQL: ``rows`` (values in the order of ``fields``; JSON-able, or
-    datetimes) as one JSON document encoded by ``json.dumps`` in one call.
+    datetimes) as one JSON document encoded in one call (``mpbraze.jsoncodec``).
 
     The statement's text does not grow with the rows, so psycopg parses it once (it caches
     statements of at most 50 parameters: a multi-row ``VALUES`` list of ten rows of twelve
@@ -65,11 +66,9 @@ def json_recordset(
     quote = db.ops.quote_name
     types = ", ".join(f"{quote(str(field.column))} {field.db_type(db)}" for field in fields)
     names = [str(field.column) for field in fields]
-    document = json.dumps(
-        [dict(zip(names, row, strict=True)) for row in rows],
-        separators=(",", ":"),
-        default=_timestamp,
-    )
+    document = jsoncodec.dumps(
+        [dict(zip(names, row, strict=True)) for row in rows], default=_timestamp
+    ).decode()
     # Names and types from the model's metadata; every value is in the parameter.
     sql = f"SELECT * FROM jsonb_to_recordset(%s::jsonb) AS {alias}({types})"  # noqa: S608
     return sql, [document]

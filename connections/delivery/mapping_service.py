@@ -6,7 +6,6 @@ a crash anywhere leaves the batch ``received``, and the sweeper maps it again.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from mapping.objects import BrazeObject, MappingContext
 from mapping.output_settings import EmailIdentityType, ExternalIdentityType
 from mapping.requests import LIMITS
 from mapping.services import mapping_issues_record
+from mpbraze.jsoncodec import dumps, loads
 
 logger = logging.getLogger(__name__)
 GROUP_SIZE = 100  # batches mapped in one transaction
@@ -328,7 +328,7 @@ def _mark_returning(
     payload = reads.index("payload")
     batches = [
         InboundBatch.from_db(
-            db.alias, reads, [json.loads(v) if n == payload else v for n, v in enumerate(row)]
+            db.alias, reads, [loads(v) if n == payload else v for n, v in enumerate(row)]
         )
         for row in found
     ]
@@ -376,7 +376,9 @@ def outbox_rows_insert(rows: Sequence[NewRow]) -> None:
     with db.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in rows:
             values = {**ROW_DEFAULTS, **row}
-            copy.write_row([Jsonb(values[n]) if n in json_fields else values[n] for n in names])
+            copy.write_row(
+                [Jsonb(values[n], dumps) if n in json_fields else values[n] for n in names]
+            )
 
 
 def _fail_exhausted(ids: Sequence[int], max_attempts: int) -> None:

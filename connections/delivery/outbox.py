@@ -7,7 +7,6 @@ worker claimed since) changes nothing: a row is never finished by two workers.
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from connections.delivery.tuning import delivery_config
 from connections.hooks.failures import hook_failures_count
 from connections.metrics.definitions import DEAD, REJECTED, RETRIED, record_rows
 from connections.models import BrazeOutput
+from mpbraze.jsoncodec import loads
 
 Status = Delivery.Status
 JITTER = 0.2
@@ -206,7 +206,7 @@ def _taken_row(db: Any, values: tuple[Any, ...], claim: Claim) -> Delivery:
     built as a queryset would (``from_db``), without the queryset's per-column machinery."""
     cells = list(values)
     for n in _JSON_AT:  # PostgreSQL's JSON comes as text (Django's loader), decoded here
-        cells[n] = json.loads(cells[n]) if isinstance(cells[n], str) else cells[n]
+        cells[n] = loads(cells[n]) if isinstance(cells[n], str) else cells[n]
     row = Delivery.from_db(db.alias, _RETURNED_NAMES, cells)
     row.status, row.claim_token, row.lease_until = Status.SENDING, claim.token, claim.lease_until
     return row
