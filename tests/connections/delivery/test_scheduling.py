@@ -318,3 +318,37 @@ def test_a_group_is_read_and_marked_mapped_in_one_statement(
         assert len(queries.captured_queries) == 1
     status = dict(InboundBatch.objects.values_list("pk", "status"))
     assert [status[pk] for pk in ids] == ["mapped", "failed", "mapped", "mapped", "mapped"]
+
+
+def synchronous_commit() -> str:
+    with db.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+def setting_after(call: Callable[[], object]) -> str:
+    """``synchronous_commit`` right after ``call``, in a transaction then rolled back (the
+    setting ends with it)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        call()
+        found = synchronous_commit()
+        transaction.set_rollback(True)
+    return found
+
+
+def test_mappings_commits_do_not_wait_for_the_disk_and_nothing_else_changes(
+    connection: Connection, output: BrazeOutput
+) -> None:
+    """The take and the mapping transaction commit with ``synchronous_commit`` off, for their
+    own transaction only (what they write is redone from the stored batch after a crash);
+    receiving a batch still waits for the disk."""
+    require_postgresql()
+    batch = batch_receive(connection=connection, payload={**BATCH, "source_request_id": "q"})[0]
+    assert synchronous_commit() == "on"
+    assert setting_after(lambda: mapping_service._take_untried(10, max_attempts=5)) == "off"
+    assert synchronous_commit() == "on"
+    mark = lambda: mapping_service._mark_mapped([batch.pk], 5, timezone.now())  # noqa: E731
+    assert setting_after(mark) == "off"
+    assert setting_after(lambda: batch_receive(connection=connection, payload=BATCH)) == "on"
