@@ -27,6 +27,7 @@ _LONG_NUMBER = b"0" * 19
 
 
 def loads(text: str | bytes) -> Any:
+    """The value of JSON ``text``, as ``json.loads`` reads it."""
     data = text.encode() if isinstance(text, str) else text
     if _LONG_NUMBER in data.translate(_DIGITS):
         return json.loads(data)

@@ -348,9 +348,10 @@ def _mark_returning(
     return sorted(batches, key=lambda batch: batch.pk)
 
 
-def _record_metrics(issues: dict[int, tuple[int, list[Issue]]]) -> None:
-    for connection_id, (objects, found) in issues.items():
-        record_mapping(connection_id=connection_id, objects=objects, issues=found)
+def _record_metrics(tally: dict[int, tuple[int, list[Issue]]]) -> None:
+    """The mapping metrics of a transaction's batches: objects and issues, by connection."""
+    for connection_id, (objects, issues) in tally.items():
+        record_mapping(connection_id=connection_id, objects=objects, issues=issues)
 
 
 def _profiles(
