@@ -38,13 +38,16 @@ def screenshot(page: Any, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def forwarded(output: BrazeOutput, braze: FakeBraze) -> list[tuple[str, dict[str, Any]]]:
+def forwarded(
+    output: BrazeOutput, braze: FakeBraze, *, batch_ids: list[int] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """What reaches the fake Braze when the output's connection's batches are mapped and sent
-    (the real mapping and forwarding path, run here rather than by a worker). Forwarding runs
+    (the real mapping and forwarding path, run here rather than by a worker); ``batch_ids``
+    maps those of them only (a snapshot another list was taken from). Forwarding runs
     again, as the worker's next message would, while it says rows are held back or left (on
     a loaded machine, a pass may end before every row went out)."""
     before = len(braze.accepted_objects())
-    ids = list(
+    ids = batch_ids or list(
         InboundBatch.objects.filter(connection=output.connection)
         .order_by("pk")
         .values_list("pk", flat=True)

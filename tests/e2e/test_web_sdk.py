@@ -80,17 +80,14 @@ def test_the_real_web_sdk_arrives_as_the_events_api_would_deliver_it(
         server = web_server_side(connection, braze, site)
         page.goto(site + "/")
         page.wait_for_function("window.done === true")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not _has_purchase(connection):
-            time.sleep(0.2)
+        arrived = _all_uploads(connection)
         mpid = IdentityRecord.objects.get(connection=connection, identity_type="customerid").mpid
         assert page.evaluate("window.mpid") == str(mpid)
         # In arrival order: the profile makes a batch's attributes depend on the ones before.
-        arrived = InboundBatch.objects.filter(connection=connection).order_by("pk")
         payloads = [b.payload for b in arrived]
         assert payloads
         assert {p["mpid"] for p in payloads} == {str(mpid)}
-        via_sdk = forwarded(server, braze)
+        via_sdk = forwarded(server, braze, batch_ids=[b.pk for b in arrived])
 
         twin = Connection.objects.create(name="Twin", slug="twin", inbound_key="mpb_twin")
         twin_server = web_server_side(twin, braze, site)
@@ -111,10 +108,18 @@ def test_the_real_web_sdk_arrives_as_the_events_api_would_deliver_it(
     assert purchases[0]["price"] == 89.5
 
 
-def _has_purchase(connection: Connection) -> bool:
-    for payload in InboundBatch.objects.filter(connection=connection).values_list(
-        "payload", flat=True
-    ):
-        if any(e.get("event_type") == "commerce_event" for e in payload.get("events", [])):
-            return True
-    return False
+def _all_uploads(connection: Connection) -> list[InboundBatch]:
+    """The page's batches, once they have all arrived: the SDK uploads each in a request of
+    its own, in parallel, so the purchase (the last logged) can arrive before the event
+    logged ahead of it. Waits for the custom event, the attribute change and the purchase,
+    then for no new batch in half a second."""
+    wanted = {"custom_event", "user_attribute_change", "commerce_event"}
+    deadline = time.monotonic() + 20
+    seen = -1
+    while True:
+        batches = list(InboundBatch.objects.filter(connection=connection).order_by("pk"))
+        kinds = {e.get("event_type") for b in batches for e in b.payload.get("events", [])}
+        if (wanted <= kinds and len(batches) == seen) or time.monotonic() > deadline:
+            return batches
+        seen = len(batches) if wanted <= kinds else -1
+        time.sleep(0.5)
