@@ -34,6 +34,9 @@ from mapping.output_settings import BatchSizeMode
 from mapping.requests import LIMITS, TrackRequest, build_track_requests
 
 RATE_LIMIT_WAIT_SECONDS = 30.0
+# Requests sent together are answered within moments of each other: after the first answer,
+# the others that arrive within this long are applied with it, in one transaction.
+GATHER_ANSWERS_SECONDS = 0.02
 
 
 def output_forward_run(*, output_id: int, worker: str = "") -> None:
@@ -296,8 +299,9 @@ def _hold_back(
 
 def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     """Send the wave's requests at once, each after a token of the workspace's rate limit,
-    all recorded before the first leaves; apply each answer as it arrives. The ``last`` wave
-    of a claim takes the next claim while its requests are in flight."""
+    all recorded before the first leaves; apply the answers as they arrive, those arriving
+    together (within ``GATHER_ANSWERS_SECONDS`` of the first) in one transaction. The
+    ``last`` wave of a claim takes the next claim while its requests are in flight."""
     ready = _acquire_tokens(sender, wave)
     rows = rows_of(ready)
     if _erased_meanwhile(sender, rows):
@@ -323,6 +327,9 @@ def _send_wave(sender: Sender, wave: Planned, *, last: bool = False) -> None:
     halves: list[list[Delivery]] = []
     while waiting:
         done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        if waiting:  # one commit for the answers arriving together, not one per answer
+            gathered, waiting = wait(waiting, timeout=GATHER_ANSWERS_SECONDS)
+            done |= gathered
         halves += answers.answered(sender, [(*in_flight[f], f.result()) for f in done])
     for rows in halves:  # a request refused whole: bisected until the bad objects stand alone
         send_rows(sender, rows)

@@ -11,12 +11,13 @@ from django.contrib.auth.models import User
 from django.db import connection as db
 from django.db.models import Max
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from connections import lifecycle, services
 from connections.connectivity.models import ConnectivityCheck
 from connections.connectivity.services import connectivity_check_run
-from connections.delivery import recovery
+from connections.delivery import forwarder, recovery
 from connections.delivery.forwarder import output_forward
 from connections.models import BrazeOutput, Connection, Delivery, DeliveryAttempt
 from connections.rules.validation import OutputDraft
@@ -271,6 +272,25 @@ def test_forwarding_a_claim_costs_a_few_statements_per_request_not_one_per_row(
     with django_assert_max_num_queries(60):
         assert output_forward(output_id=output.pk) is None
     assert statuses() == {"sent": 600}
+
+
+@pytest.mark.django_db
+def test_answers_arriving_together_are_applied_in_one_transaction(
+    output: BrazeOutput, braze: FakeBraze, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wave's requests leave together and are answered within moments of each other: one
+    statement marks all their rows sent (one commit in production), not one per answer."""
+    settings.MPBRAZE_FORWARD_CONCURRENCY = 8
+    # Wide enough for the answers' spread on a loaded machine; the default is 20 ms.
+    monkeypatch.setattr(forwarder, "GATHER_ANSWERS_SECONDS", 5.0)
+    braze.set_faults(latency_ms=200)
+    queue_rows(output, [event(f"u{n}") for n in range(600)])  # 8 requests: one wave
+    with CaptureQueriesContext(db) as queries:
+        assert forwarder.output_forward(output_id=output.pk) is None
+    assert statuses() == {"sent": 600}
+    assert len(braze.requests()) == 8
+    marks = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "connections_delivery"')]
+    assert len([sql for sql in marks if '"sent_at"' in sql]) == 1
 
 
 @pytest.mark.django_db
