@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
+
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.output_settings import BatchSizeMode
 
@@ -64,7 +66,23 @@ def build_track_requests(
 
 def _compact(value: Any) -> str:
     """Compact JSON, ASCII only (so its length is its size in bytes; an object counts one
-    byte more, for the comma after it)."""
+    byte more, for the comma after it).
+
+    orjson writes it, in a tenth of the standard library's time (encoding the objects was a
+    tenth of a forwarder's CPU). Where orjson writes text beyond ASCII, or refuses the value
+    (a key that is not a string, an integer past 64 bits), the standard library writes it,
+    escaped. The text may differ from ``json``'s, the value not: orjson writes DEL as it is
+    and exponents without a leading zero (``1e-7``, not ``1e-07``). The one difference in
+    value, NaN and the infinities as ``null``, cannot occur: the engine drops them.
+    """
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _escaped(value)
+    return text.decode("ascii") if text.isascii() else _escaped(value)
+
+
+def _escaped(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -149,6 +167,6 @@ def _request(pending: list[SizedObject], size: int) -> TrackRequest:
         texts.setdefault(item.kind.value, []).append(text)
     names = [name for name in ARRAY_NAMES if name in body]
     # json.dumps(ordered, separators=(",", ":")), from the objects' own encodings
-    content = "{" + ",".join(f"{_compact(n)}:[{','.join(texts[n])}]" for n in names) + "}"
+    content = "{" + ",".join(f"{_escaped(n)}:[{','.join(texts[n])}]" for n in names) + "}"
     ordered = {name: body[name] for name in names}
     return TrackRequest(ordered, index_map, size, content.encode("ascii"))

@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.output_settings import BatchSizeMode
@@ -155,7 +157,13 @@ def test_it_keeps_every_request_well_under_4_mb() -> None:
 
 def test_what_is_sent_is_the_body_as_compact_json_from_each_objects_own_encoding() -> None:
     # Each object is encoded once, to be measured; the request is those encodings joined.
-    unusual = {"external_id": 'ü\u2028"x\\', "n": 1.5, "nested": [None, True, {"k": "é"}]}
+    unusual = {
+        "external_id": 'ü\u2028"x\\\x7f',
+        "n": 1.5,
+        "small": 1e-7,
+        "big": 2**70,  # past what orjson writes
+        "nested": [None, True, {"k": "é"}],
+    }
     objects = [
         obj(PURCHASES, "a", 1),
         obj(EVENTS, "a", 2),
@@ -166,7 +174,35 @@ def test_what_is_sent_is_the_body_as_compact_json_from_each_objects_own_encoding
     plan = build_track_requests(objects, BatchSizeMode.PER_ARRAY_75)
 
     for request in plan.requests:
-        assert request.content == json.dumps(request.body, separators=(",", ":")).encode()
+        assert request.content.isascii()  # so the measured length is the size in bytes
+        assert json.loads(request.content) == request.body
         assert list(json.loads(request.content)) == list(request.body)  # arrays in order
         assert len(request.content) <= request.size_bytes
     assert len(plan.requests) == 2
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)  # past 64 bits, orjson's limit
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+BODIES = st.dictionaries(
+    st.text(),
+    st.recursive(
+        SCALARS,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    ),
+    max_size=6,
+)
+
+
+@given(st.lists(BODIES, min_size=1, max_size=8))
+def test_any_objects_are_sent_as_ascii_json_of_their_exact_values(bodies: list[Any]) -> None:
+    objects = [BrazeObject(EVENTS, body, n, None, "u") for n, body in enumerate(bodies)]
+    plan = build_track_requests(objects, BatchSizeMode.COMBINED_75)
+    sent = [item for request in plan.requests for item in json.loads(request.content)["events"]]
+    assert sent == bodies
+    assert all(request.content.isascii() for request in plan.requests)
