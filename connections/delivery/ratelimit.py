@@ -66,8 +66,9 @@ def workspace_key(rest_host: str, api_key: str) -> str:
 
 
 class Backend(Protocol):
-    def try_acquire(self, workspace: str, rate: Rate) -> float:
-        """Take a slot and return 0, or return the seconds until one may be free."""
+    def try_acquire(self, workspace: str, rate: Rate, count: int = 1) -> tuple[int, float]:
+        """Take up to ``count`` slots, as many as are free; return how many were taken and,
+        when fewer than ``count``, the seconds until one more may be free (else 0)."""
         ...
 
     def pause_until(self, workspace: str, until: float) -> None:
@@ -95,15 +96,23 @@ class RateLimiter:
 
     def acquire_noting_waits(self, workspace: str, *, timeout: float) -> tuple[float | None, bool]:
         """``acquire``, and whether it had to sleep for the slot."""
+        taken, waited, slept = self.acquire_many(workspace, 1, timeout=timeout)
+        return (waited if taken else None), slept
+
+    def acquire_many(
+        self, workspace: str, count: int, *, timeout: float
+    ) -> tuple[int, float, bool]:
+        """Wait for ``count`` slots, taking each as it frees (one round trip for those free
+        at once): returns how many were taken (fewer when the next one is further away than
+        what is left of ``timeout``), the seconds waited and whether it slept."""
         started = time.monotonic()
-        slept = False
+        taken, slept = 0, False
         while True:
-            wait = self.backend.try_acquire(workspace, self.rate)
+            granted, wait = self.backend.try_acquire(workspace, self.rate, count - taken)
+            taken += granted
             waited = time.monotonic() - started
-            if wait <= 0:
-                return waited, slept
-            if waited + wait > timeout:
-                return None, slept
+            if taken >= count or waited + wait > timeout:
+                return taken, waited, slept
             self._sleep(wait + random.uniform(0, JITTER_SECONDS))
             slept = True
 
@@ -124,22 +133,22 @@ class RateLimiter:
             self.backend.pause_until(workspace, min(until, now + MAX_PAUSE_SECONDS))
 
 
-# KEYS: the log (sorted set of start times) and the pause; ARGV: limit, window ms, member.
-# Times come from Redis so workers on hosts with skewed clocks still agree. Returns ms to wait.
+# KEYS: the log (sorted set of start times) and the pause; ARGV: limit, window ms, then one
+# member per slot wanted. Times come from Redis so workers on hosts with skewed clocks still
+# agree. Returns {slots taken, ms until one more may be free (0 when all were taken)}.
 ACQUIRE_SCRIPT = """
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, window, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), #ARGV - 2
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-if paused > now then return paused - now end
+if paused > now then return {0, paused - now} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return 0
-end
+local granted = math.max(0, math.min(wanted, limit - redis.call('ZCARD', KEYS[1])))
+for i = 1, granted do redis.call('ZADD', KEYS[1], now, ARGV[2 + i]) end
+if granted > 0 then redis.call('PEXPIRE', KEYS[1], window) end
+if granted == wanted then return {granted, 0} end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return {granted, math.max(1, tonumber(oldest[2]) + window - now)}
 """
 
 PAUSE_SCRIPT = """
@@ -159,10 +168,13 @@ class RedisBackend:
         self._acquire = self.client.register_script(ACQUIRE_SCRIPT)
         self._pause = self.client.register_script(PAUSE_SCRIPT)
 
-    def try_acquire(self, workspace: str, rate: Rate) -> float:
+    def try_acquire(self, workspace: str, rate: Rate, count: int = 1) -> tuple[int, float]:
         log, pause = self._keys(workspace)
-        args: list[int | str] = [rate.limit, round(rate.window * 1000), uuid.uuid4().hex]
-        return int(self._acquire(keys=[log, pause], args=args)) / 1000
+        call = uuid.uuid4().hex
+        members = [f"{call}-{n}" for n in range(count)]
+        args: list[int | str] = [rate.limit, round(rate.window * 1000), *members]
+        granted, wait_ms = self._acquire(keys=[log, pause], args=args)
+        return int(granted), int(wait_ms) / 1000
 
     def pause_until(self, workspace: str, until: float) -> None:
         self._pause(keys=[self._keys(workspace)[1]], args=[round(until * 1000)])
@@ -179,18 +191,19 @@ class FileBackend:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
-    def try_acquire(self, workspace: str, rate: Rate) -> float:
+    def try_acquire(self, workspace: str, rate: Rate, count: int = 1) -> tuple[int, float]:
         with _LockedState(self._path(workspace)) as state:
             now = time.time()
             if state.get("paused_until", 0) > now:
-                return float(state["paused_until"] - now)
+                return 0, float(state["paused_until"] - now)
             # Starts "in the future" can only come from a clock stepped back: drop them too.
             log: list[float] = [t for t in state.get("log", []) if now - rate.window < t <= now]
-            if len(log) < rate.limit:
-                state["log"] = [*log, now]
-                return 0.0
+            granted = max(0, min(count, rate.limit - len(log)))
+            log += [now] * granted
             state["log"] = log
-            return max(0.001, log[0] + rate.window - now)
+            if granted == count:
+                return granted, 0.0
+            return granted, max(0.001, log[0] + rate.window - now)
 
     def pause_until(self, workspace: str, until: float) -> None:
         with _LockedState(self._path(workspace)) as state:
@@ -261,11 +274,20 @@ def acquire(workspace: str, *, timeout: float, bucket: Bucket = Bucket.TRACK) ->
     """``RateLimiter.acquire`` on the configured limiter: seconds waited, ``None`` on timeout.
 
     Waits and deferrals are counted here, after the slot is taken, not inside the limiter."""
+    taken = acquire_many(workspace, 1, timeout=timeout, bucket=bucket)
+    return taken[1] if taken[0] else None
+
+
+def acquire_many(
+    workspace: str, count: int, *, timeout: float, bucket: Bucket = Bucket.TRACK
+) -> tuple[int, float]:
+    """``RateLimiter.acquire_many`` on the configured limiter: the slots taken (fewer than
+    ``count`` on timeout) and the seconds waited; waits and deferrals counted as ``acquire``."""
     named = bucket_workspace(workspace, bucket)
-    waited, slept = limiter(bucket).acquire_noting_waits(named, timeout=timeout)
-    if waited is None or slept:
-        record_rate_limit_wait(seconds=waited)
-    return waited
+    taken, waited, slept = limiter(bucket).acquire_many(named, count, timeout=timeout)
+    if taken < count or slept:
+        record_rate_limit_wait(seconds=None if taken < count else waited)
+    return taken, waited
 
 
 def observe(

@@ -135,6 +135,64 @@ def test_one_busy_workspace_does_not_slow_another(
     assert limiter.acquire(workspace, timeout=0) is None
 
 
+def test_slots_free_at_once_are_taken_in_one_call_and_the_rest_as_they_free(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    backend = make_backend()
+    assert backend.try_acquire(workspace, RATE, 3) == (3, 0.0)
+    taken, wait = backend.try_acquire(workspace, RATE, 4)  # 2 slots left of 5
+    assert taken == 2
+    assert 0 < wait <= RATE.window
+    limiter = RateLimiter(backend, RATE)
+    before = time.time()
+    taken, waited, slept = limiter.acquire_many(workspace, 7, timeout=10)
+    assert (taken, slept) == (7, True)
+    # 7 more at 5 a window, after the window's 5: the last two windows on
+    assert time.time() - before >= RATE.window - TOLERANCE
+    assert waited >= RATE.window - TOLERANCE
+
+
+def test_slots_wanted_together_never_exceed_the_limit_across_processes(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[list[Span]] = context.Queue()
+    children = [
+        context.Process(target=_acquire_in_bulk_in_child, args=(make_backend, workspace, queue))
+        for _ in range(3)
+    ]
+    for child in children:
+        child.start()
+    results = [t for _ in children for t in queue.get(timeout=20)]
+    for child in children:
+        child.join(timeout=5)
+        assert child.exitcode == 0
+    assert len(results) == 12
+    assert_never_more_than_the_limit_per_window(results)
+    assert_spread_over_two_windows(results)
+
+
+def _acquire_in_bulk_in_child(
+    make_backend: BackendFactory, workspace: str, queue: multiprocessing.Queue[list[Span]]
+) -> None:
+    """Four slots in calls of up to 3: each slot's span is its call's (taken within it)."""
+    limiter, spans = RateLimiter(make_backend(), RATE), []
+    for count in (3, 1):
+        before = time.time()
+        taken, _waited, _slept = limiter.acquire_many(workspace, count, timeout=10)
+        assert taken == count
+        spans += [(before, time.time())] * count
+    queue.put(spans)
+
+
+def test_slots_past_the_timeout_are_left_and_the_taken_ones_kept(
+    make_backend: BackendFactory, workspace: str
+) -> None:
+    limiter = RateLimiter(make_backend(), RATE)
+    assert limiter.acquire_many(workspace, 8, timeout=0)[:1] == (5,)
+    assert limiter.backend.try_acquire(workspace, RATE)[0] == 0  # the 5 are spent
+
+
 def test_a_remaining_count_of_zero_pauses_until_the_reset(
     make_backend: BackendFactory, workspace: str
 ) -> None:
@@ -174,7 +232,9 @@ def test_a_pause_longer_than_the_timeout_gives_up_at_once(
     limiter = RateLimiter(make_backend(), RATE)
     limiter.block_until(workspace, in_seconds(5))
     assert limiter.acquire_noting_waits(workspace, timeout=1) == (None, False)  # no sleep
-    assert 4.5 < limiter.backend.try_acquire(workspace, RATE) <= 5
+    taken, wait = limiter.backend.try_acquire(workspace, RATE)
+    assert taken == 0
+    assert 4.5 < wait <= 5
 
 
 def test_a_shorter_pause_never_cuts_a_longer_one_short(
@@ -183,13 +243,13 @@ def test_a_shorter_pause_never_cuts_a_longer_one_short(
     limiter = RateLimiter(make_backend(), RATE)
     limiter.block_until(workspace, in_seconds(5))
     limiter.block_until(workspace, in_seconds(1))
-    assert limiter.backend.try_acquire(workspace, RATE) > 4.5
+    assert limiter.backend.try_acquire(workspace, RATE)[1] > 4.5
 
 
 def test_a_pause_is_capped_at_one_hour(tmp_path: Path, workspace: str) -> None:
     limiter = RateLimiter(FileBackend(tmp_path), RATE)
     limiter.block_until(workspace, in_seconds(10 * 86400))
-    assert 3590 < limiter.backend.try_acquire(workspace, RATE) <= 3600
+    assert 3590 < limiter.backend.try_acquire(workspace, RATE)[1] <= 3600
 
 
 def test_a_pause_in_the_past_changes_nothing(tmp_path: Path, workspace: str) -> None:
