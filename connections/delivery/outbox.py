@@ -122,25 +122,10 @@ def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delive
     them cost more than the claim's own update. Returns the rows holding at most ``limit``
     objects (at least one row), whether more rows are due behind them, and whether the next
     of those may belong to the last row's user (the claim would end mid-user)."""
-    due = (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
-        .only(*CHOSEN_FIELDS)
-        .order_by("batch_id", "sequence")
-    )
     chosen: list[Delivery] = []
     objects, page = 0, max(1, -(-limit // FIRST_PAGE_OBJECTS_PER_ROW))
     while True:
-        after = chosen[-1] if chosen else None
-        rows = (
-            due
-            if after is None
-            else due.filter(
-                Q(batch_id__gt=after.batch_id)
-                | Q(batch_id=after.batch_id, sequence__gt=after.sequence)
-            )
-        )
-        found = list(rows[:page])
+        found = _due_page(output, now, chosen[-1] if chosen else None, page)
         chosen += found
         objects += sum(row.size for row in found)
         if len(found) < page or objects >= limit:
@@ -155,6 +140,58 @@ def _choose(output: BrazeOutput, now: datetime, limit: int) -> tuple[list[Delive
         kept.append(row)
     more = len(found) == page  # the last page was full: more may be due, of anyone
     return kept, more, more
+
+
+def _due_page(
+    output: BrazeOutput, now: datetime, after: Delivery | None, size: int
+) -> list[Delivery]:
+    """Lock the next ``size`` due rows of ``output`` after ``after`` in (batch, sequence)
+    order, skipping those locked by others. On PostgreSQL through a statement written once
+    (what the queryset compiles to, without compiling it and building each row through it:
+    a sixth of a claim's time, measured in one process)."""
+    db = connections[Delivery.objects.db]
+    if db.vendor != "postgresql":
+        due = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(output=output, status=Status.QUEUED, next_attempt_at__lte=now)
+            .only(*CHOSEN_FIELDS)
+            .order_by("batch_id", "sequence")
+        )
+        if after is not None:
+            due = due.filter(
+                Q(batch_id__gt=after.batch_id)
+                | Q(batch_id=after.batch_id, sequence__gt=after.sequence)
+            )
+        return list(due[:size])
+    params: list[Any] = [output.pk, Status.QUEUED, now]
+    if after is not None:
+        params += [after.batch_id, after.batch_id, after.sequence]
+    with db.cursor() as cursor:
+        cursor.execute(_DUE_AFTER if after is not None else _DUE, [*params, size])
+        found = cursor.fetchall()
+    return [Delivery.from_db(db.alias, _CHOSEN_NAMES, values) for values in found]
+
+
+# The columns the claim chooses by, in the model's order (as ``Model.from_db`` takes them).
+_CHOSEN = [
+    field
+    for field in Delivery._meta.concrete_fields
+    if field.primary_key or field.attname in CHOSEN_FIELDS
+]
+_CHOSEN_NAMES = frozenset(field.attname for field in _CHOSEN)
+_DUE_SQL = (
+    "SELECT {fields} FROM {table} WHERE output_id = %s AND status = %s"
+    " AND next_attempt_at <= %s{after} ORDER BY batch_id, sequence LIMIT %s"
+    " FOR UPDATE OF {table} SKIP LOCKED"
+)
+_DUE_FIELDS = {
+    "table": f'"{Delivery._meta.db_table}"',
+    "fields": ", ".join(f'"{field.column}"' for field in _CHOSEN),
+}
+_DUE = _DUE_SQL.format(after="", **_DUE_FIELDS)
+_DUE_AFTER = _DUE_SQL.format(
+    after=" AND (batch_id > %s OR (batch_id = %s AND sequence > %s))", **_DUE_FIELDS
+)
 
 
 _TAKE = (
@@ -242,16 +279,7 @@ def _hold_for_order(
     aliases = _alias_waits(rows)
     claimed = {row.pk for row in rows}
     positions = [*first.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
-    pending = (
-        Delivery.objects.filter(
-            output=output,
-            status__in=(Status.QUEUED, Status.SENDING),
-            user_key__in=[*first, *aliases],
-            batch_id__lte=max(batch for batch, _ in positions),
-        )
-        .order_by()
-        .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
-    )
+    pending = _pending_of(output, [*first, *aliases], max(batch for batch, _ in positions))
     hold: dict[str, datetime] = {}
     for pk, user, batch_id, sequence, status, due in pending:
         until = max(due, now) if status == Status.QUEUED else now
@@ -268,6 +296,36 @@ def _hold_for_order(
         held = [row.pk for row in rows if row.user_key == user]
         Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
     return [row for row in rows if row.user_key not in hold], min(hold.values())
+
+
+def _pending_of(
+    output: BrazeOutput, users: list[str], last_batch: int
+) -> list[tuple[int, str, int, int, str, datetime]]:
+    """(id, user, batch, sequence, status, due) of the users' pending rows up to
+    ``last_batch``: on PostgreSQL through a statement written once, as ``_due_page``."""
+    db = connections[Delivery.objects.db]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(_PENDING, [output.pk, Status.QUEUED, Status.SENDING, users, last_batch])
+            found: list[tuple[int, str, int, int, str, datetime]] = cursor.fetchall()
+            return found
+    return list(
+        Delivery.objects.filter(
+            output=output,
+            status__in=(Status.QUEUED, Status.SENDING),
+            user_key__in=users,
+            batch_id__lte=last_batch,
+        )
+        .order_by()
+        .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
+    )
+
+
+_PENDING_SQL = (
+    "SELECT id, user_key, batch_id, sequence, status, next_attempt_at FROM {table}"
+    " WHERE output_id = %s AND status IN (%s, %s) AND user_key = ANY(%s) AND batch_id <= %s"
+)
+_PENDING = _PENDING_SQL.format(**_DUE_FIELDS)
 
 
 def _alias_waits(rows: list[Delivery]) -> dict[str, tuple[str, tuple[int, int], int]]:

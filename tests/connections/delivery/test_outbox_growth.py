@@ -121,7 +121,7 @@ def test_on_a_new_backlogs_stale_statistics_the_order_hold_reads_index_entries_n
     holds: list[tuple[str, Any]] = []
 
     def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if sql.startswith("SELECT") and '"user_key" IN (' in sql:
+        if sql.startswith("SELECT") and "user_key = ANY(" in sql:  # the order hold's
             holds.append((sql, params))
         return execute(sql, params, many, context)
 
