@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from mapping.objects import BrazeObject, ObjectKind
 from mapping.output_settings import BatchSizeMode
 from mapping.requests import MAX_OBJECT_BYTES, MAX_REQUEST_BYTES, build_track_requests
+from tests.json_values import values
 
 EVENTS, PURCHASES, ATTRIBUTES = ObjectKind.EVENTS, ObjectKind.PURCHASES, ObjectKind.ATTRIBUTES
 
@@ -181,22 +182,7 @@ def test_what_is_sent_is_the_body_as_compact_json_from_each_objects_own_encoding
     assert len(plan.requests) == 2
 
 
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)  # past 64 bits, orjson's limit
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()
-)
-BODIES = st.dictionaries(
-    st.text(),
-    st.recursive(
-        SCALARS,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-        max_leaves=20,
-    ),
-    max_size=6,
-)
+BODIES = st.dictionaries(st.text(), values(max_leaves=20, max_size=4), max_size=6)
 
 
 @given(st.lists(BODIES, min_size=1, max_size=8))

@@ -6,22 +6,11 @@ import json
 from typing import Any
 
 from hypothesis import given
-from hypothesis import strategies as st
 
 from mpbraze import jsoncodec
+from tests.json_values import values
 
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**80), max_value=2**80)  # past 64 bits, orjson's limit
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text()
-)
-VALUES = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
-    max_leaves=30,
-)
+VALUES = values()
 
 
 @given(VALUES)
