@@ -31,6 +31,7 @@ Status = Delivery.Status
 JITTER = 0.2
 # A user's later rows wait this long for an earlier row another worker is sending.
 ORDER_HOLD = timedelta(seconds=1)
+Position = tuple[int, int]  # a row's (batch, sequence): the order a user's objects keep
 # A claim's first look assumes rows of this many objects (a 10-event batch's row holds 11).
 FIRST_PAGE_OBJECTS_PER_ROW = 16
 # What choosing the rows needs (the first statement of a claim), and what sending them needs
@@ -264,38 +265,52 @@ def _whole_users(rows: list[Delivery]) -> list[Delivery]:
 def _hold_for_order(
     output: BrazeOutput, rows: list[Delivery], now: datetime
 ) -> tuple[list[Delivery], datetime | None]:
-    """Drop from the claim the users who still have an earlier row pending elsewhere, and the
-    users whose identify waits for earlier rows of the alias it merges (even in this claim).
+    """Drop from the claim each user's rows behind an earlier row of theirs still pending
+    elsewhere, and the users whose identify waits for earlier rows of the alias it merges
+    (even in this claim).
 
-    Their rows (locked by this transaction) get a new due time: the earlier row's, or a
-    moment from now when it is being sent. Returns the rows kept and the soonest hold.
+    An earlier row may lie before the user's first row in the claim, or between two of them:
+    the claim's pages skip rows locked by another claim or not due yet (in backoff, or held),
+    so a user's rows in a claim need not follow each other. The claim keeps what comes before
+    the first such row. The rows dropped (locked by this transaction) get a new due time: the
+    earlier row's, or a moment from now when it is being sent. Returns the rows kept and the
+    soonest hold.
     """
-    first: dict[str, tuple[int, int]] = {}
+    first: dict[str, Position] = {}
+    last: dict[str, Position] = {}
     for row in rows:
         if row.user_key:
             first.setdefault(row.user_key, (row.batch_id, row.sequence))
+            last[row.user_key] = (row.batch_id, row.sequence)
     if not first:
         return rows, None
     aliases = _alias_waits(rows)
     claimed = {row.pk for row in rows}
-    positions = [*first.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
+    positions = [*last.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
     pending = _pending_of(output, [*first, *aliases], max(batch for batch, _ in positions))
     hold: dict[str, datetime] = {}
+    cut: dict[str, Position] = {}  # a user's rows after this position wait
     for pk, user, batch_id, sequence, status, due in pending:
         until = max(due, now) if status == Status.QUEUED else now
-        waiting: list[str] = []
-        if user in first and pk not in claimed and (batch_id, sequence) < first[user]:
-            waiting.append(user)
+        waiting: list[tuple[str, Position]] = []
+        if user in last and pk not in claimed and (batch_id, sequence) < last[user]:
+            waiting.append((user, (batch_id, sequence)))
         if user in aliases and pk != aliases[user][2] and (batch_id, sequence) < aliases[user][1]:
-            waiting.append(aliases[user][0])
-        for waiter in waiting:
+            waiter = aliases[user][0]
+            waiting.append((waiter, (0, -1)))  # the whole user waits
+        for waiter, position in waiting:
             hold[waiter] = max(hold.get(waiter, now), until + ORDER_HOLD)
+            cut[waiter] = min(cut.get(waiter, position), position)
     if not hold:
         return rows, None
+
+    def waits(row: Delivery) -> bool:
+        return row.user_key in cut and (row.batch_id, row.sequence) > cut[row.user_key]
+
     for user, until in hold.items():
-        held = [row.pk for row in rows if row.user_key == user]
+        held = [row.pk for row in rows if row.user_key == user and waits(row)]
         Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
-    return [row for row in rows if row.user_key not in hold], min(hold.values())
+    return [row for row in rows if not waits(row)], min(hold.values())
 
 
 def _pending_of(

@@ -218,6 +218,53 @@ def test_a_users_later_rows_wait_behind_an_earlier_row_in_backoff(output: BrazeO
 
 
 @pytest.mark.django_db
+def test_a_users_rows_after_a_gap_wait_behind_the_row_in_backoff(output: BrazeOutput) -> None:
+    """The user's first row is due, the second in backoff, the third due: the claim's page
+    skips the second, and the third waits for it (it used to be sent before it)."""
+    rows = queue_rows(output, [event("alice", name) for name in ("A", "B", "C")])
+    retry_at = timezone.now() + timedelta(minutes=2)
+    Delivery.objects.filter(pk=rows[1].pk).update(next_attempt_at=retry_at, attempts=1)
+
+    claim = outbox.outbox_claim_batch(output=output)
+
+    assert [row.body["name"] for row in claim.rows] == ["A"]
+    held = Delivery.objects.get(pk=rows[2].pk)
+    assert (held.status, held.next_attempt_at >= retry_at) == ("queued", True)
+    assert claim.held_until is not None
+    assert claim.held_until >= retry_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_users_rows_after_a_row_another_claim_holds_wait_for_it(output: BrazeOutput) -> None:
+    """Another claim has locked the user's second row (its transaction still open): this
+    claim's page skips it, so the user's third row waits too."""
+    require_postgresql()  # SQLite takes one writer at a time: no claim runs beside another
+    rows = queue_rows(output, [event("alice", name) for name in ("A", "B", "C")])
+    locked, release = threading.Event(), threading.Event()
+
+    def other_claim() -> None:
+        try:
+            with transaction.atomic():
+                list(Delivery.objects.select_for_update().filter(pk=rows[1].pk))
+                locked.set()
+                release.wait(10)
+        finally:
+            db.close()
+
+    holder = threading.Thread(target=other_claim)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        claim = outbox.outbox_claim_batch(output=output)
+    finally:
+        release.set()
+        holder.join()
+    assert [row.body["name"] for row in claim.rows] == ["A"]
+    assert Delivery.objects.get(pk=rows[2].pk).status == "queued"
+    assert claim.held_until is not None
+
+
+@pytest.mark.django_db
 def test_a_full_claim_leaves_its_last_user_whole_to_the_next_claim(output: BrazeOutput) -> None:
     queue_rows(output, [event("alice")] * 4 + [event("bob")] * 4)
     claim = outbox.outbox_claim_batch(output=output, limit=6)
