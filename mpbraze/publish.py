@@ -33,3 +33,11 @@ def publish(task_name: str, args: tuple[Any, ...], **options: Any) -> None:
         _connections.broker = None
         connection.release()
         raise
+
+
+def publish_release() -> None:
+    """Close this thread's broker connection, if it opened one: for a thread about to end."""
+    connection = getattr(_connections, "broker", None)
+    _connections.broker = None
+    if connection is not None:
+        connection.release()

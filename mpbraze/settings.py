@@ -420,6 +420,16 @@ MPBRAZE_FORWARD_LINGER_SECONDS = env.float("MPBRAZE_FORWARD_LINGER_SECONDS", def
 MPBRAZE_FORWARD_CONCURRENCY = env.int("MPBRAZE_FORWARD_CONCURRENCY", default=12)
 if not 1 <= MPBRAZE_FORWARD_CONCURRENCY <= 20:
     raise ImproperlyConfigured("MPBRAZE_FORWARD_CONCURRENCY must be between 1 and 20.")
+# Claims one forwarding task sends at once, each from a thread of its own with a database
+# connection of its own, sharing the requests in flight above: while one lane waits for Braze's
+# answers, another records, claims and packs. A lane opens only when a claim leaves more rows due
+# behind it. 1 on SQLite by default: it takes one writer at a time, so a second lane only waits.
+MPBRAZE_FORWARD_LANES = env.int(
+    "MPBRAZE_FORWARD_LANES",
+    default=1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 2,
+)
+if not 1 <= MPBRAZE_FORWARD_LANES <= 4:
+    raise ImproperlyConfigured("MPBRAZE_FORWARD_LANES must be between 1 and 4.")
 # One forwarding task sends for at most this long, then hands over to the next message.
 MPBRAZE_FORWARD_BUDGET_SECONDS = env.float("MPBRAZE_FORWARD_BUDGET_SECONDS", default=60.0)
 if MPBRAZE_FORWARD_BUDGET_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:

@@ -3,7 +3,8 @@
 One output at a time: claim due rows, pack them into requests (``mapping.requests``), take a
 token of the workspace's rate limit for each, record the attempts, send up to
 ``MPBRAZE_FORWARD_CONCURRENCY`` of them at once (a user's requests one after another), and
-claim the next rows while the last ones are in flight. ``answers`` applies each outcome to
+claim the next rows while the last ones are in flight; while a claim waits for Braze, another
+lane of the task sends the next one (``lanes``). ``answers`` applies each outcome to
 exactly the rows of its request, in the same transaction as the attempt's answer
 (docs/architecture.md "The data path").
 """
@@ -23,6 +24,7 @@ from connections.braze.transport import BrazeTransport
 from connections.crypto.encryption import EncryptionKeyError
 from connections.delivery import answers, attempts, groups, outbox, ratelimit, schedule
 from connections.delivery.identify import identifies_first
+from connections.delivery.lanes import Lanes
 from connections.delivery.models import Delivery
 from connections.delivery.outcomes import RowsAt, held_rows
 from connections.delivery.sender import Planned, Sender, keep_lease, rows_of, workspace_of
@@ -69,16 +71,20 @@ def output_forward(
         BrazeTransport(output.rest_host, api_key) as transport,
         ThreadPoolExecutor(config.forward_concurrency, thread_name_prefix="braze-send") as pool,
     ):
-        sender = Sender(
-            output,
-            transport,
-            workspace_of(output),
-            deadline=time.monotonic() + budget,
-            pool=pool,
-            concurrency=config.forward_concurrency,
-            worker=worker or f"pid {os.getpid()}",
-        )
-        return _forward(sender)
+        deadline = time.monotonic() + budget
+
+        def sender() -> Sender:
+            return Sender(
+                output,
+                transport,
+                workspace_of(output),
+                deadline=deadline,
+                pool=pool,
+                concurrency=config.forward_concurrency,
+                worker=worker or f"pid {os.getpid()}",
+            )
+
+        return Lanes(sender, _forward, config.forward_lanes).run()
 
 
 def _undecryptable(error: EncryptionKeyError) -> str:
@@ -108,8 +114,10 @@ def _claim_and_send(sender: Sender) -> float | None:
             sender.run_again_after((claim.held_until - timezone.now()).total_seconds())
         if not claim.rows:
             return _next_run(sender)
-        if claim.full:  # more is waiting: let another worker take the next claim meanwhile
+        if claim.full:  # more is waiting: another lane, and another worker, claim meanwhile
             schedule.forward_schedule(output_id=sender.output.pk)
+            if sender.open_lane is not None:
+                sender.open_lane()
         sender.claim = claim
         send_rows(sender, claim.rows, whole_claim=claim)
         answers.isolate_lone_failures(sender)

@@ -4,6 +4,7 @@ deadline, the threads that keep requests in flight, and the claims it holds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ class Sender:
     run_again_in: float | None = None
     accepted_any: bool = False  # Braze accepted a request of this run
     retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
+    open_lane: Callable[[], None] | None = None  # another lane of the task (lanes.py)
 
     def run_again_after(self, seconds: float) -> None:
         """Ask for another run after ``seconds`` (the soonest of all requests wins)."""

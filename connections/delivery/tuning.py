@@ -21,6 +21,7 @@ class DeliveryConfig:
     forward_linger_seconds: float
     forward_budget_seconds: float
     forward_concurrency: int
+    forward_lanes: int
     max_countdown_seconds: float
     sweep_seconds: float
     mapping_grace_seconds: float
@@ -51,6 +52,7 @@ def delivery_config() -> DeliveryConfig:
         forward_linger_seconds=settings.MPBRAZE_FORWARD_LINGER_SECONDS,
         forward_budget_seconds=settings.MPBRAZE_FORWARD_BUDGET_SECONDS,
         forward_concurrency=settings.MPBRAZE_FORWARD_CONCURRENCY,
+        forward_lanes=settings.MPBRAZE_FORWARD_LANES,
         max_countdown_seconds=settings.MPBRAZE_MAX_COUNTDOWN_SECONDS,
         sweep_seconds=settings.MPBRAZE_SWEEP_SECONDS,
         mapping_grace_seconds=settings.MPBRAZE_MAPPING_GRACE_SECONDS,
