@@ -99,5 +99,9 @@ class Lanes:
             if not waiting:
                 return
             for thread in waiting:
-                thread.join()
+                try:
+                    thread.join()
+                except BaseException:  # the task's soft time limit: the lanes stop too
+                    self._stop_others()
+                    raise
             joined += len(waiting)
