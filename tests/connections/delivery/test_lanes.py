@@ -17,6 +17,7 @@ from connections.delivery.sender import Sender
 from connections.models import BrazeOutput
 from devtools.fakebraze import FakeBraze
 from tests.connections.delivery_helpers import event, queue_rows, statuses
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.usefixtures("no_linger")
 
@@ -93,8 +94,7 @@ def test_a_users_objects_reach_braze_in_order_across_lanes(
 def test_a_lanes_database_connection_closes_with_it(
     output: BrazeOutput, braze: FakeBraze, settings: Any
 ) -> None:
-    if db.vendor != "postgresql":
-        pytest.skip("counts PostgreSQL's sessions")  # SQLite has no server sessions to count
+    require_postgresql()  # counts PostgreSQL's sessions: SQLite has none
     settings.MPBRAZE_FORWARD_LANES = 3
     settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
     braze.set_faults(latency_ms=100)
