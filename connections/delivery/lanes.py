@@ -36,6 +36,7 @@ class Lanes:
         self._threads: list[threading.Thread] = []
         self._results: list[float | None] = []
         self._errors: list[BaseException] = []
+        self._stopped = False  # set once: no lane opens after it
 
     def run(self) -> float | None:
         """Send in this thread, and in the lanes it opens; when all are done, the soonest
@@ -55,10 +56,10 @@ class Lanes:
         return min(wanted, default=None)
 
     def open(self) -> None:
-        """Open another lane, unless ``most`` are open or one failed (called by a lane whose
-        claim left rows due behind it)."""
+        """Open another lane, unless ``most`` are open or the lanes were stopped (called by a
+        lane whose claim left rows due behind it)."""
         with self._lock:
-            if len(self._senders) >= self._most or self._errors:
+            if len(self._senders) >= self._most or self._stopped:
                 return
             sender = self._sender()
             thread = threading.Thread(
@@ -87,8 +88,10 @@ class Lanes:
             publish_release()
 
     def _stop_others(self) -> None:
-        for sender in self._senders:
-            sender.stopped = True
+        with self._lock:
+            self._stopped = True
+            for sender in self._senders:
+                sender.stopped = True
 
     def _join(self) -> None:
         """Wait for every lane, those opened while waiting included."""
