@@ -240,6 +240,7 @@ def test_a_request_failing_alone_in_its_claim_is_halved_when_another_worker_got_
     the second's fails while the first is answered. The failure is the second's own rows'
     (Braze took the first meanwhile), though nothing else of its own claim got through."""
     settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
+    settings.MPBRAZE_FORWARD_LANES = 1  # the second claim is the second worker's, not a lane's
     braze.set_faults(latency_ms=600, next_statuses=(201, 500))
     queue_rows(output, [event(f"u{n}") for n in range(150)])
 
