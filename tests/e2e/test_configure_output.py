@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from connections.models import BrazeOutput
 from tests.e2e.helpers import sign_in
@@ -20,7 +21,8 @@ def test_a_marketer_fixes_a_spaced_sdk_host_and_sees_the_masked_key(
     page.click("text=New connection")
     page.fill("#id_name", "Shop app")
     page.click("text=Create connection")
-    assert page.locator("#new-secret").is_visible()
+    # The click's navigation may still be under way: wait for the new page's secret.
+    expect(page.locator("#new-secret")).to_be_visible()
     page.click("#continue")
 
     page.click("#output-ios >> text=Add iOS output")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from connections import services
 from connections.models import Connection
@@ -99,7 +100,7 @@ def test_without_javascript_the_secret_is_shown_selectable_and_no_dead_button(
         sign_in(page, live_server.url, "marketer")
         page.goto(f"{live_server.url}/connections/{connection.pk}/rotate-secret/")
         page.click("#confirm-rotate")
-        assert page.is_visible("#new-secret")
+        expect(page.locator("#new-secret")).to_be_visible()
         assert not page.is_visible("#copy-secret")
         style = "getComputedStyle(document.querySelector('#new-secret')).userSelect"
         assert page.evaluate(style) in ("all", "auto", "text")
