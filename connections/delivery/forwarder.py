@@ -72,6 +72,7 @@ def output_forward(
         ThreadPoolExecutor(config.forward_concurrency, thread_name_prefix="braze-send") as pool,
     ):
         deadline = time.monotonic() + budget
+        held_behind = outbox.HeldBehind()  # rows one lane holds behind another's claim
 
         def sender() -> Sender:
             return Sender(
@@ -82,6 +83,7 @@ def output_forward(
                 pool=pool,
                 concurrency=config.forward_concurrency,
                 worker=worker or f"pid {os.getpid()}",
+                held_behind=held_behind,
             )
 
         return Lanes(sender, _forward, config.forward_lanes).run()
@@ -108,8 +110,10 @@ def _claim_and_send(sender: Sender) -> float | None:
             return 0.0
         if not _active(sender.output):
             return None
-        claim = sender.next_claim or outbox.outbox_claim_batch(output=sender.output)
+        claim = sender.next_claim or _claim(sender)
         sender.next_claim = None
+        outbox.outbox_confirm_order(output=sender.output, claim=claim)
+        sender.held_behind.note(claim)
         if claim.held_until is not None:
             sender.run_again_after((claim.held_until - timezone.now()).total_seconds())
         if not claim.rows:
@@ -121,15 +125,24 @@ def _claim_and_send(sender: Sender) -> float | None:
         sender.claim = claim
         send_rows(sender, claim.rows, whole_claim=claim)
         answers.isolate_lone_failures(sender)
+        outbox.outbox_wake(pks=sender.held_behind.take(claim.token))
     return sender.run_again_in
+
+
+def _claim(sender: Sender, following: outbox.Claim | None = None) -> outbox.Claim:
+    claim = outbox.outbox_claim_batch(output=sender.output, following=following)
+    sender.held_behind.note(claim)  # at once: the claim they wait behind may soon be answered
+    return claim
 
 
 def _claim_ahead(sender: Sender) -> None:
     """While a claim's last requests are in flight, claim the next rows: the database work
-    overlaps Braze's answer instead of following it."""
+    overlaps Braze's answer instead of following it. The rows in flight hold none of their
+    users' rows back: this lane sends the next claim after their answers, once the claim is
+    checked for rows of the last that did not get through (``outbox_confirm_order``)."""
     if sender.stopped or sender.out_of_time() or not sender.claim or not sender.claim.full:
         return
-    sender.next_claim = outbox.outbox_claim_batch(output=sender.output)
+    sender.next_claim = _claim(sender, following=sender.claim)
 
 
 def _next_run(sender: Sender) -> float | None:

@@ -7,7 +7,9 @@ worker claimed since) changes nothing: a row is never finished by two workers.
 
 from __future__ import annotations
 
+import enum
 import random
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +64,10 @@ class Claim:
     rows: list[Delivery]
     full: bool = False  # the claim reached its limit: more due rows are waiting
     held_until: datetime | None = None  # the soonest a row held back for order comes due
+    follows: bool = False  # taken ahead: to be checked for order before it is sent
+    # Rows held back for order behind rows in flight, by the token of the claim sending those
+    # (``HeldBehind``: another lane of this task wakes them when it has its answers).
+    behind: dict[str, list[int]] = field(default_factory=dict)
     lease_until: datetime | None = None
     taken_at: datetime | None = None
 
@@ -95,13 +101,16 @@ class Failure:
         )
 
 
-def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Claim:
+def outbox_claim_batch(
+    *, output: BrazeOutput, limit: int | None = None, following: Claim | None = None
+) -> Claim:
     """Claim due rows of ``output`` in (batch, sequence) order, never cutting an event in two.
 
     Only the rows are locked (``of=("self",)``), with ``skip_locked``: other workers claim
     the next rows of the same output meanwhile. A user's rows wait while an earlier row of
-    theirs is still pending (in backoff, or being sent by another worker), so Braze sees each
-    user's objects in order.
+    theirs is still pending (in backoff, or being sent by another worker or lane), so Braze
+    sees each user's objects in order; except behind ``following``, the claim the caller is
+    still sending and sends this one after (see ``outbox_confirm_order``).
     """
     config = delivery_config()
     limit = limit or config.claim_size
@@ -110,7 +119,7 @@ def outbox_claim_batch(*, output: BrazeOutput, limit: int | None = None) -> Clai
     with transaction.atomic():
         chosen, claim.full, mid_user = _choose(output, now, limit)
         chosen = _whole_users(chosen) if mid_user else chosen
-        chosen, claim.held_until = _hold_for_order(output, chosen, now)
+        chosen = _hold_for_order(output, chosen, now, claim, following)
         claim.lease_until = now + timedelta(seconds=config.lease_seconds)
         rows = _take(chosen, claim)
     claim.rows = rows
@@ -262,20 +271,70 @@ def _whole_users(rows: list[Delivery]) -> list[Delivery]:
     return [row for row in rows if (row.batch_id, row.event_index) != last_event] or rows
 
 
+@dataclass
+class OrderHolds:
+    """Users whose rows in a claim must wait for an earlier row of theirs: from which
+    position (``cut``), until when (``until``), and behind which claims in flight."""
+
+    until: dict[str, datetime] = field(default_factory=dict)
+    cut: dict[str, Position] = field(default_factory=dict)
+    behind: dict[str, set[str]] = field(default_factory=dict)  # claim token → users
+    follows: bool = False  # an earlier row in the claim being sent before it was passed over
+
+    def waits(self, row: Delivery) -> bool:
+        return row.user_key in self.cut and (row.batch_id, row.sequence) > self.cut[row.user_key]
+
+    def apply(self, rows: list[Delivery], claim: Claim) -> dict[str, list[Delivery]]:
+        """Note the holds on ``claim`` (the soonest, the rows behind each claim in flight)
+        and return the rows that wait, by user."""
+        waiting: dict[str, list[Delivery]] = {}
+        for row in rows:
+            if self.waits(row):
+                waiting.setdefault(row.user_key, []).append(row)
+        soonest = [*self.until.values(), *([claim.held_until] if claim.held_until else [])]
+        claim.held_until = min(soonest, default=None)
+        for token, users in self.behind.items():
+            pks = [row.pk for user in users for row in waiting.get(user, [])]
+            claim.behind.setdefault(token, []).extend(pks)
+        return waiting
+
+
 def _hold_for_order(
-    output: BrazeOutput, rows: list[Delivery], now: datetime
-) -> tuple[list[Delivery], datetime | None]:
+    output: BrazeOutput,
+    rows: list[Delivery],
+    now: datetime,
+    claim: Claim,
+    following: Claim | None,
+) -> list[Delivery]:
     """Drop from the claim each user's rows behind an earlier row of theirs still pending
-    elsewhere, and the users whose identify waits for earlier rows of the alias it merges
-    (even in this claim).
+    elsewhere (``_order_holds``). The rows dropped (locked by this transaction) get a new due
+    time. Returns the rows kept."""
+    holds = _order_holds(output, rows, now, following)
+    for user, held in holds.apply(rows, claim).items():
+        pks = [row.pk for row in held]
+        Delivery.objects.filter(pk__in=pks).update(next_attempt_at=holds.until[user])
+    claim.follows = holds.follows
+    return [row for row in rows if not holds.waits(row)]
+
+
+def _order_holds(
+    output: BrazeOutput, rows: list[Delivery], now: datetime, following: Claim | None = None
+) -> OrderHolds:
+    """Each user's rows behind an earlier row of theirs still pending elsewhere, and the
+    users whose identify waits for earlier rows of the alias it merges (even in this claim).
 
     An earlier row may lie before the user's first row in the claim, or between two of them:
     the claim's pages skip rows locked by another claim or not due yet (in backoff, or held),
     so a user's rows in a claim need not follow each other. The claim keeps what comes before
-    the first such row. The rows dropped (locked by this transaction) get a new due time: the
-    earlier row's, or a moment from now when it is being sent. Returns the rows kept and the
-    soonest hold.
+    the first such row; the rest wait until the earlier row's due time, or a moment from now
+    when it is being sent.
+
+    Rows of ``following`` hold nobody: the lane sends this claim only once that one is
+    answered, so its users' objects keep their order without a wait. A row of it that does
+    not get through is pending again when the claim is checked before it is sent
+    (``outbox_confirm_order``).
     """
+    holds = OrderHolds()
     first: dict[str, Position] = {}
     last: dict[str, Position] = {}
     for row in rows:
@@ -283,46 +342,122 @@ def _hold_for_order(
             first.setdefault(row.user_key, (row.batch_id, row.sequence))
             last[row.user_key] = (row.batch_id, row.sequence)
     if not first:
-        return rows, None
+        return holds
     aliases = _alias_waits(rows)
     claimed = {row.pk for row in rows}
+    ahead_of = following.token if following is not None else None
     positions = [*last.values(), *((batch, seq) for _user, (batch, seq), _pk in aliases.values())]
     pending = _pending_of(output, [*first, *aliases], max(batch for batch, _ in positions))
-    hold: dict[str, datetime] = {}
-    cut: dict[str, Position] = {}  # a user's rows after this position wait
-    for pk, user, batch_id, sequence, status, due in pending:
-        until = max(due, now) if status == Status.QUEUED else now
-        waiting: list[tuple[str, Position]] = []
+    waits: dict[str, dict[_Wait, datetime]] = {}
+    for pk, user, batch_id, sequence, status, due, token, tried in pending:
+        waiting: list[tuple[str, Position, bool]] = []  # waiter, from where, behind an alias
         if user in last and pk not in claimed and (batch_id, sequence) < last[user]:
-            waiting.append((user, (batch_id, sequence)))
+            waiting.append((user, (batch_id, sequence), False))
         if user in aliases and pk != aliases[user][2] and (batch_id, sequence) < aliases[user][1]:
-            waiter = aliases[user][0]
-            waiting.append((waiter, (0, -1)))  # the whole user waits
-        for waiter, position in waiting:
-            hold[waiter] = max(hold.get(waiter, now), until + ORDER_HOLD)
-            cut[waiter] = min(cut.get(waiter, position), position)
-    if not hold:
-        return rows, None
+            waiting.append((aliases[user][0], (0, -1), True))  # the whole user waits
+        if waiting and status == Status.SENDING and token == ahead_of:
+            holds.follows = True
+            continue
+        for waiter, position, alias in waiting:
+            reason = _Wait.of(status, alone_first=bool(tried) or alias)
+            at = reason.until(due, now)
+            waits.setdefault(waiter, {})
+            waits[waiter][reason] = max(waits[waiter].get(reason, at), at)
+            holds.cut[waiter] = min(holds.cut.get(waiter, position), position)
+            if reason == _Wait.SENT:
+                holds.behind.setdefault(token, set()).add(waiter)
+    holds.until = {waiter: _wait_until(reasons) for waiter, reasons in waits.items()}
+    return holds
 
-    def waits(row: Delivery) -> bool:
-        return row.user_key in cut and (row.batch_id, row.sequence) > cut[row.user_key]
 
-    for user, until in hold.items():
-        held = [row.pk for row in rows if row.user_key == user and waits(row)]
-        Delivery.objects.filter(pk__in=held).update(next_attempt_at=until)
-    return [row for row in rows if not waits(row)], min(hold.values())
+class _Wait(enum.Enum):
+    """Why, and so until when, a user's later rows wait for an earlier row."""
+
+    SENT = "sent"  # it is being sent: ``ORDER_HOLD`` from now, for its answer
+    # It goes alone first (in backoff after a failure; an alias's object the identify merges,
+    # sent before it): until a moment after it is due.
+    AFTER = "after"
+    WITH = "with"  # queued untried (itself held, or put back): when it is due, with it
+
+    @classmethod
+    def of(cls, status: str, *, alone_first: bool) -> _Wait:
+        if status == Status.SENDING:
+            return cls.SENT
+        return cls.AFTER if alone_first else cls.WITH
+
+    def until(self, due: datetime, now: datetime) -> datetime:
+        if self == _Wait.SENT:
+            return now + ORDER_HOLD
+        return max(due, now) + (ORDER_HOLD if self == _Wait.AFTER else timedelta(0))
+
+
+def _wait_until(reasons: dict[_Wait, datetime]) -> datetime:
+    """When the later rows come due. Behind a row that is itself waiting, untried, they come
+    due with it, even while an earlier row is in flight: a claim then takes them together
+    (held together, or sent in order), where a hold behind a hold would add a second for
+    each of a busy user's batches."""
+    untried = reasons.get(_Wait.WITH) or reasons.get(_Wait.SENT)
+    return max(at for at in (untried, reasons.get(_Wait.AFTER)) if at is not None)
+
+
+def outbox_confirm_order(*, output: BrazeOutput, claim: Claim) -> None:
+    """Just before a claim taken ahead is sent: where it followed the claim before it (its
+    users' rows were not held for that claim's rows), a row of that claim that did not get
+    through (sent back to retry, or still out) now holds its user's later rows, which go back
+    to the queue until then, as a claim taken now would have left them."""
+    if not claim.follows:
+        return
+    claim.follows = False
+    holds = _order_holds(output, claim.rows, timezone.now())
+    for user, held in holds.apply(claim.rows, claim).items():
+        outbox_release(rows=held, at=holds.until[user])
+    claim.rows = [row for row in claim.rows if not holds.waits(row)]
+
+
+def outbox_wake(*, pks: Sequence[int]) -> int:
+    """Rows held for order behind a claim now answered are due at once: the claim that takes
+    them checks their order again (``_order_holds``), so waking one too early only holds it
+    again. Woken by the lane that sent the claim (``HeldBehind``)."""
+    if not pks:
+        return 0
+    now = timezone.now()
+    return Delivery.objects.filter(
+        pk__in=pks, status=Status.QUEUED, next_attempt_at__gt=now
+    ).update(next_attempt_at=now)
+
+
+class HeldBehind:
+    """Rows a task's lanes held for order behind claims in flight, by claim token: the lane
+    sending a claim takes (and wakes) the rows held behind it once its answers are in,
+    instead of their waiting out ``ORDER_HOLD``. Shared by the lanes of one task; rows held
+    behind another worker's claim wait out the hold."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[int]] = {}
+
+    def note(self, claim: Claim) -> None:
+        with self._lock:
+            for token, pks in claim.behind.items():
+                self._rows.setdefault(token, []).extend(pks)
+        claim.behind = {}
+
+    def take(self, token: str) -> list[int]:
+        with self._lock:
+            return self._rows.pop(token, [])
 
 
 def _pending_of(
     output: BrazeOutput, users: list[str], last_batch: int
-) -> list[tuple[int, str, int, int, str, datetime]]:
-    """(id, user, batch, sequence, status, due) of the users' pending rows up to
-    ``last_batch``: on PostgreSQL through a statement written once, as ``_due_page``."""
+) -> list[tuple[int, str, int, int, str, datetime, str, int]]:
+    """(id, user, batch, sequence, status, due, claim token, attempts) of the users' pending
+    rows up to ``last_batch``: on PostgreSQL through a statement written once, as
+    ``_due_page``."""
     db = connections[Delivery.objects.db]
     if db.vendor == "postgresql":
         with db.cursor() as cursor:
             cursor.execute(_PENDING, [output.pk, Status.QUEUED, Status.SENDING, users, last_batch])
-            found: list[tuple[int, str, int, int, str, datetime]] = cursor.fetchall()
+            found: list[tuple[int, str, int, int, str, datetime, str, int]] = cursor.fetchall()
             return found
     return list(
         Delivery.objects.filter(
@@ -332,12 +467,22 @@ def _pending_of(
             batch_id__lte=last_batch,
         )
         .order_by()
-        .values_list("pk", "user_key", "batch_id", "sequence", "status", "next_attempt_at")
+        .values_list(
+            "pk",
+            "user_key",
+            "batch_id",
+            "sequence",
+            "status",
+            "next_attempt_at",
+            "claim_token",
+            "attempts",
+        )
     )
 
 
 _PENDING_SQL = (
-    "SELECT id, user_key, batch_id, sequence, status, next_attempt_at FROM {table}"
+    "SELECT id, user_key, batch_id, sequence, status, next_attempt_at, claim_token, attempts"
+    " FROM {table}"
     " WHERE output_id = %s AND status IN (%s, %s) AND user_key = ANY(%s) AND batch_id <= %s"
 )
 _PENDING = _PENDING_SQL.format(**_DUE_FIELDS)

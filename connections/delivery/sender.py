@@ -38,6 +38,7 @@ class Sender:
     accepted_any: bool = False  # Braze accepted a request of this run
     retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
     open_lane: Callable[[], None] | None = None  # another lane of the task (lanes.py)
+    held_behind: outbox.HeldBehind = field(default_factory=outbox.HeldBehind)  # the task's
 
     def run_again_after(self, seconds: float) -> None:
         """Ask for another run after ``seconds`` (the soonest of all requests wins)."""

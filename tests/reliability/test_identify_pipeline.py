@@ -207,9 +207,10 @@ def test_the_identify_goes_once_and_in_order_when_the_whole_worker_is_killed_mid
     copies = len(braze.accepted_objects("identify"))
     if kill_when is alias_sends_in_flight:  # never tried before the kill: exactly once
         assert (unknown, copies) == ({}, len(mpids))
-    else:  # the killed request may have reached Braze: sent again (an identify is idempotent)
-        assert sorted(unknown) == sorted(map(str, mpids))
-        assert copies <= 2 * len(mpids)
+    else:  # the killed requests may have reached Braze: sent again (an identify is idempotent)
+        assert unknown  # the identifies in flight at the kill
+        assert set(unknown) <= set(map(str, mpids))
+        assert len(mpids) <= copies <= len(mpids) + sum(unknown.values())
 
 
 def test_two_workers_on_a_backlog_identify_each_user_once_before_their_known_objects(

@@ -264,6 +264,91 @@ def test_a_users_rows_after_a_row_another_claim_holds_wait_for_it(output: BrazeO
     assert claim.held_until is not None
 
 
+def names(claim: outbox.Claim) -> list[str]:
+    return [row.body["name"] for row in claim.rows]
+
+
+@pytest.mark.django_db
+def test_a_claim_taken_ahead_is_not_held_behind_the_claim_its_lane_is_sending(
+    output: BrazeOutput,
+) -> None:
+    """The lane sends the claim it took ahead only after the one in flight is answered, so
+    Alice's later row goes with it, instead of waiting out the order hold."""
+    queue_rows(output, [event("alice", "A")])
+    queue_rows(output, [event("alice", "B")])
+    in_flight = outbox.outbox_claim_batch(output=output, limit=1)
+
+    ahead = outbox.outbox_claim_batch(output=output, following=in_flight)
+
+    assert (names(ahead), ahead.held_until, ahead.follows) == (["B"], None, True)
+    outbox.outbox_mark_sent(rows=in_flight.rows, status_code=201)
+    outbox.outbox_confirm_order(output=output, claim=ahead)
+    assert names(ahead) == ["B"]
+    assert Delivery.objects.get(body__name="B").status == "sending"
+
+
+@pytest.mark.django_db
+def test_a_claim_taken_ahead_gives_back_the_rows_behind_a_row_that_failed_meanwhile(
+    output: BrazeOutput,
+) -> None:
+    """Alice's row in flight fails and goes to backoff: before the claim taken ahead is sent,
+    her later row goes back to the queue until after the retry; Bob's is sent."""
+    queue_rows(output, [event("alice", "A")])
+    queue_rows(output, [event("alice", "B"), event("bob", "C")])
+    in_flight = outbox.outbox_claim_batch(output=output, limit=1)
+    ahead = outbox.outbox_claim_batch(output=output, following=in_flight)
+    assert names(ahead) == ["B", "C"]
+
+    failure = outbox.Failure(500, "server_error", "Braze answered 500.")
+    outbox.outbox_retry_later(rows=in_flight.rows, failure=failure)
+    outbox.outbox_confirm_order(output=output, claim=ahead)
+
+    assert names(ahead) == ["C"]
+    retry_at = Delivery.objects.get(body__name="A").next_attempt_at
+    held = Delivery.objects.get(body__name="B")
+    assert (held.status, held.next_attempt_at) == ("queued", retry_at + outbox.ORDER_HOLD)
+    assert ahead.held_until == held.next_attempt_at
+
+
+@pytest.mark.django_db
+def test_rows_behind_a_row_held_for_order_come_due_with_it(output: BrazeOutput) -> None:
+    """A is in flight; B waits out the order hold. C, behind B, comes due with B (a claim
+    then takes both, in order), not a hold later: holds would otherwise add a second for
+    each of a busy user's batches."""
+    queue_rows(output, [event("alice", "A")])
+    queue_rows(output, [event("alice", "B")])
+    in_flight = outbox.outbox_claim_batch(output=output, limit=1)
+    assert outbox.outbox_claim_batch(output=output).rows == []  # B is held behind A
+    queue_rows(output, [event("alice", "C")])
+
+    assert outbox.outbox_claim_batch(output=output).rows == []
+    held = dict(
+        Delivery.objects.filter(status="queued").values_list("body__name", "next_attempt_at")
+    )
+    assert held["C"] == held["B"] > timezone.now()
+    assert in_flight.rows[0].status == "sending"
+
+
+@pytest.mark.django_db
+def test_rows_held_behind_a_claim_are_woken_when_it_is_answered(output: BrazeOutput) -> None:
+    """Another lane of the task sends A; the claim that meets B holds it behind A's claim,
+    and that lane wakes it once A is answered: the next claim takes it at once."""
+    queue_rows(output, [event("alice", "A")])
+    queue_rows(output, [event("alice", "B")])
+    other_lane = outbox.outbox_claim_batch(output=output, limit=1)
+    held_behind = outbox.HeldBehind()
+    claim = outbox.outbox_claim_batch(output=output)
+    held_behind.note(claim)
+    assert claim.rows == []
+    assert outbox.outbox_claim_batch(output=output).rows == []
+
+    outbox.outbox_mark_sent(rows=other_lane.rows, status_code=201)
+    assert outbox.outbox_wake(pks=held_behind.take(other_lane.token)) == 1
+
+    assert names(outbox.outbox_claim_batch(output=output)) == ["B"]
+    assert held_behind.take(other_lane.token) == []
+
+
 @pytest.mark.django_db
 def test_a_full_claim_leaves_its_last_user_whole_to_the_next_claim(output: BrazeOutput) -> None:
     queue_rows(output, [event("alice")] * 4 + [event("bob")] * 4)

@@ -241,6 +241,7 @@ def test_a_request_failing_alone_in_its_claim_is_halved_when_another_worker_got_
     (Braze took the first meanwhile), though nothing else of its own claim got through."""
     settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
     settings.MPBRAZE_FORWARD_LANES = 1  # the second claim is the second worker's, not a lane's
+    settings.MPBRAZE_RETRY_BACKOFF_SECONDS = [60]  # a slow machine never sees the retry due
     braze.set_faults(latency_ms=600, next_statuses=(201, 500))
     queue_rows(output, [event(f"u{n}") for n in range(150)])
 
@@ -310,3 +311,59 @@ def test_a_claim_taken_ahead_goes_back_to_the_queue_untouched_when_a_429_stops_t
     # and a partly filled tail of 74 put back at once) and the claim taken ahead while the
     # request was in flight (149: that tail and 75 more); the other rows were never claimed.
     assert Delivery.objects.filter(next_attempt_at__gt=queued_at).count() == 149 + 75
+
+
+def arrivals(braze: FakeBraze) -> dict[str, list[str]]:
+    """Each user's event names, in the order the fake Braze accepted them."""
+    arrived: dict[str, list[str]] = {}
+    for accepted in braze.accepted_objects():
+        arrived.setdefault(accepted["body"]["external_id"], []).append(accepted["body"]["name"])
+    return arrived
+
+
+def queue_hot_backlog(output: BrazeOutput, users: int, batches: int) -> list[str]:
+    """The same users in every batch, an event each; returns the names each user expects."""
+    for number in range(batches):
+        queue_rows(output, [event(f"u{user}", f"E{number}") for user in range(users)])
+    return [f"E{number}" for number in range(batches)]
+
+
+@pytest.mark.django_db
+def test_a_backlog_of_the_same_users_goes_out_in_one_run_with_no_order_hold(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    """Claims of one request, each taken while the one before is in flight with the same
+    users: they follow it in the lane, so nothing is held back for order, and the run ends
+    with every object sent in order (it used to hold each claim taken ahead for a second)."""
+    settings.MPBRAZE_FORWARD_LANES = 1
+    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
+    braze.set_faults(latency_ms=30)
+    expected = queue_hot_backlog(output, users=15, batches=10)  # 150 rows: two claims
+
+    assert output_forward(output_id=output.pk) is None  # nothing held, nothing left
+
+    assert statuses() == {"sent": 150}
+    assert arrivals(braze) == {f"u{user}": expected for user in range(15)}
+
+
+@pytest.mark.django_db
+def test_a_claim_taken_ahead_waits_for_the_retry_of_the_claim_before_it(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    """The first claim's request fails (500) after the next claim, with later events of the
+    same users, was taken: those go back to the queue behind the retry, and every user's
+    events reach Braze in order."""
+    settings.MPBRAZE_FORWARD_LANES = 1
+    settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 75
+    settings.MPBRAZE_RETRY_BACKOFF_SECONDS = [0.3]
+    braze.set_faults(latency_ms=30, next_statuses=(500,))
+    expected = queue_hot_backlog(output, users=15, batches=10)
+
+    deadline = time.monotonic() + 30
+    while (again := output_forward(output_id=output.pk)) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(again)  # as the scheduled run would
+
+    assert [r["status"] for r in braze.requests()][:2] == [500, 201]  # the retry goes first
+    assert statuses() == {"sent": 150}
+    assert arrivals(braze) == {f"u{user}": expected for user in range(15)}

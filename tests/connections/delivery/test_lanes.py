@@ -65,27 +65,29 @@ def test_lanes_share_the_tasks_requests_in_flight(
 def test_a_users_objects_reach_braze_in_order_across_lanes(
     output: BrazeOutput, braze: FakeBraze, settings: Any
 ) -> None:
-    """Twelve users, eight events each, interleaved in two batches: claims of 20 objects cut
-    through every user, and three lanes claim at once, so a lane's page skips rows another
-    lane has locked. Each user's events arrive in the order they were queued, each once."""
+    """Thirty users, eight events each, interleaved in two batches: claims of 20 objects cut
+    through the users, and three lanes claim at once, so a lane's page skips rows another
+    lane has locked, and meets users another lane is sending. Each user's events arrive in
+    the order they were queued, each once."""
     settings.MPBRAZE_FORWARD_LANES = 3
     settings.MPBRAZE_OUTBOX_CLAIM_SIZE = 20
-    braze.set_faults(latency_ms=30)
+    braze.set_faults(latency_ms=150)  # long enough for the lanes to overlap on a busy machine
+    users = 30
     for part in range(2):
         queue_rows(
-            output, [event(f"u{user}", f"E{part}-{n}") for n in range(8) for user in range(12)]
+            output, [event(f"u{user}", f"E{part}-{n}") for n in range(8) for user in range(users)]
         )
     deadline = time.monotonic() + 60
     while (again := output_forward(output_id=output.pk)) is not None:
         # rows held for order: run again when asked, as the scheduled message would
         assert time.monotonic() < deadline
         time.sleep(again)
-    assert statuses() == {"sent": 12 * 8 * 2}
+    assert statuses() == {"sent": users * 8 * 2}
     arrived: dict[str, list[str]] = {}
     for accepted in braze.accepted_objects():
         arrived.setdefault(accepted["body"]["external_id"], []).append(accepted["body"]["name"])
     expected = [f"E{part}-{n}" for part in range(2) for n in range(8)]
-    assert arrived == {f"u{user}": expected for user in range(12)}
+    assert arrived == {f"u{user}": expected for user in range(users)}
     if db.vendor == "postgresql":  # where a lane's page skips rows another lane has locked
         assert braze.peak_in_flight() > 1  # the lanes did overlap
 
