@@ -107,6 +107,7 @@ def _on_retry(sender: Sender, rows_at: RowsAt, response: TrackResponse) -> None:
     rows = held_rows(rows_at)
     _retried, dead = outbox.outbox_retry_later(rows=rows, failure=_failure(response))
     sender.retried += rows
+    sender.put_back |= {row.user_key for row in rows if row.user_key}
     sender.run_again_after(delivery_config().retry_backoff_seconds[0] * 0.8)
     if dead:
         logger.warning("%s rows of output %s dead-lettered", dead, sender.output.pk)

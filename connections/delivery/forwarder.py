@@ -122,7 +122,7 @@ def _claim_and_send(sender: Sender) -> float | None:
             schedule.forward_schedule(output_id=sender.output.pk)
             if sender.open_lane is not None:
                 sender.open_lane()
-        sender.claim = claim
+        sender.claim, sender.put_back = claim, set()
         send_rows(sender, claim.rows, whole_claim=claim)
         answers.isolate_lone_failures(sender)
         outbox.outbox_wake(pks=sender.held_behind.take(claim.token))
@@ -178,7 +178,27 @@ def send_rows(
             if not sender.stopped:  # out of time: the next run takes over at once
                 sender.run_again_after(0.0)
             return
-        _send_wave(sender, wave, last=whole_claim is not None and number == len(waves))
+        wave = _behind_put_back(sender, wave)
+        if wave:
+            _send_wave(sender, wave, last=whole_claim is not None and number == len(waves))
+
+
+def _behind_put_back(sender: Sender, wave: Planned) -> Planned:
+    """The wave's requests holding no user whose earlier rows of this claim went back to the
+    queue (retried after a failure, or put back): the others go back too, to follow them in
+    a later claim (which holds them behind the retry), and so do their users' later rows. A
+    wave's requests hold different users, so one going back holds nobody else of the wave."""
+    if not sender.put_back:
+        return wave
+    kept: Planned = []
+    back: Planned = []
+    for request, rows_at in wave:
+        users = {row.user_key for row in rows_at.values() if row.user_key}
+        (back if users & sender.put_back else kept).append((request, rows_at))
+    for _request, rows_at in back:
+        sender.put_back |= {row.user_key for row in rows_at.values() if row.user_key}
+    outbox.outbox_release(rows=rows_of(back))
+    return kept
 
 
 def _waves(requests: Planned, size: int) -> list[tuple[int, Planned]]:
@@ -364,6 +384,7 @@ def _erased_meanwhile(sender: Sender, rows: list[Delivery]) -> bool:
     if len(kept) == len(rows):
         return False
     outbox.outbox_release(rows=kept)
+    sender.put_back |= {row.user_key for row in kept if row.user_key}
     sender.run_again_after(0.0)
     return True
 

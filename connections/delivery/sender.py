@@ -37,6 +37,8 @@ class Sender:
     run_again_in: float | None = None
     accepted_any: bool = False  # Braze accepted a request of this run
     retried: list[Delivery] = field(default_factory=list)  # rows of this claim sent back
+    # Users whose rows of this claim went back to the queue: their later rows in it wait too.
+    put_back: set[str] = field(default_factory=set)
     open_lane: Callable[[], None] | None = None  # another lane of the task (lanes.py)
     held_behind: outbox.HeldBehind = field(default_factory=outbox.HeldBehind)  # the task's
 

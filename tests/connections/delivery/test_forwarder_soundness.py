@@ -367,3 +367,25 @@ def test_a_claim_taken_ahead_waits_for_the_retry_of_the_claim_before_it(
     assert [r["status"] for r in braze.requests()][:2] == [500, 201]  # the retry goes first
     assert statuses() == {"sent": 150}
     assert arrivals(braze) == {f"u{user}": expected for user in range(15)}
+
+
+@pytest.mark.django_db
+def test_a_users_later_request_in_the_claim_waits_when_their_earlier_one_failed(
+    output: BrazeOutput, braze: FakeBraze, settings: Any
+) -> None:
+    """Ann's 80 events fill the claim's first request and start its second, sent after it
+    (two waves). The first fails (500): the second goes back to the queue instead of
+    overtaking it, and follows its retry."""
+    settings.MPBRAZE_RETRY_BACKOFF_SECONDS = [0.3]
+    braze.set_faults(next_statuses=(500,))
+    expected = [f"E{n}" for n in range(80)]
+    queue_rows(output, [event("ann", name) for name in expected])
+
+    deadline = time.monotonic() + 30
+    while (again := output_forward(output_id=output.pk)) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(again)  # as the scheduled run would
+
+    assert next(r["status"] for r in braze.requests()) == 500
+    assert statuses() == {"sent": 80}
+    assert arrivals(braze) == {"ann": expected}
