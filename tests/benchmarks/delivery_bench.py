@@ -9,12 +9,13 @@ from pathlib import Path
 
 from tests.benchmarks import row_versions, stack
 from tests.benchmarks.at_once import bench_at_once
-from tests.benchmarks.harness import EXPECTED, LATENCY_MS, Bench, naive_forwarder
-from tests.benchmarks.load import CLIENTS, EVENTS, EVENTS_PER_BATCH, bodies
+from tests.benchmarks.harness import EXPECTED, LATENCY_MS, Bench, check_in_order, naive_forwarder
+from tests.benchmarks.load import CLIENTS, EVENTS, EVENTS_PER_BATCH, bodies, hot_bodies
 from tests.benchmarks.report import BenchmarkRow
 
 # Which phases run: the baseline's run (baseline.py) needs only the end-to-end ones.
-PHASES = os.environ.get("MPBRAZE_BENCH_PHASES", "ingest,e2e,at_once").split(",")
+PHASES = os.environ.get("MPBRAZE_BENCH_PHASES", "ingest,e2e,at_once,hot").split(",")
+HOT_USERS = 200  # a hot backlog's users: each is in every 200th batch (50 batches each)
 MAPPING_TASK_CASE = f"{EVENTS:,}-event backlog, 1 worker process on the mapping queue"
 
 
@@ -36,6 +37,8 @@ def _run(bench: Bench, machine: str) -> list[BenchmarkRow]:
         rows += _end_to_end(bench)
     if "at_once" in PHASES:
         rows += bench_at_once(bench)
+    if "hot" in PHASES:
+        rows += _hot_backlog(bench)
     if bench.web_rss:
         rows.append(BenchmarkRow("memory", "web (gunicorn worker)", bench.web_rss, "MB peak RSS"))
     note = f"{LATENCY_MS} ms Braze"
@@ -81,6 +84,27 @@ def _end_to_end(bench: Bench) -> list[BenchmarkRow]:
     rows.append(BenchmarkRow("end to end", "scale-out 1 → 2 workers", scale, "x faster"))
     rows.append(BenchmarkRow("naive forwarder", "1 request per event", naive, "events/s"))
     return rows
+
+
+def _hot_backlog(bench: Bench) -> list[BenchmarkRow]:
+    """The same users in batch after batch: a claim meets users whose earlier rows are still
+    in flight, which the order hold keeps apart. Checked in order per user before a figure."""
+    bench.ingest("hot", hot_bodies("hot", HOT_USERS))
+    run = bench.drain(2, "hot", check=check_in_order)
+    case = f"{EVENTS:,}-event backlog of {HOT_USERS} users, 2 worker processes"
+    rate = EVENTS / run["seconds"]
+    note = "from the workers' start; each user's events checked in order"
+    return [
+        BenchmarkRow("hot backlog", case, rate, "events/s", note),
+        BenchmarkRow("hot backlog", case, run["sustained"], "events/s sustained", ""),
+        BenchmarkRow(
+            "hot backlog",
+            case,
+            run["objects_per_request"],
+            "objects/request",
+            f"{run['requests']:.0f} requests",
+        ),
+    ]
 
 
 def _drain_case(workers: int) -> str:

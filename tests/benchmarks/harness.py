@@ -63,10 +63,11 @@ class Bench:
         self.processes.append(process)
         return process
 
-    def ingest(self, prefix: str) -> Ingest:
-        """Post EVENTS events through the inbound API under gunicorn, on queue ``prefix``."""
+    def ingest(self, prefix: str, load: list[list[dict[str, Any]]] | None = None) -> Ingest:
+        """Post EVENTS events (``load``, or ``bodies``) through the inbound API under
+        gunicorn, on queue ``prefix``."""
         web, url = self.web(prefix)
-        result = post_all(url, self.auth, bodies(prefix))
+        result = post_all(url, self.auth, load or bodies(prefix))
         self.web_rss = max(self.web_rss, web.peak_rss_mb())
         web.stop()
         return result
@@ -124,9 +125,10 @@ class Bench:
         forget_everything()
         return figures
 
-    def drain(self, workers: int, prefix: str) -> dict[str, float]:
+    def drain(self, workers: int, prefix: str, *, check: Check | None = None) -> dict[str, float]:
         """Start ``workers`` worker processes on the stored backlog; time until the fake Braze
-        accepted every object (whatever the outbox's rows look like)."""
+        accepted every object (whatever the outbox's rows look like), checked by ``check``
+        (by default, each object exactly once)."""
         from connections.models import InboundBatch
 
         self.braze.reset()
@@ -142,7 +144,7 @@ class Bench:
         rss = max(process.peak_rss_mb() for process in procs)
         for process in procs:
             process.stop()  # warm shutdown: a task in flight records its outcome first
-        figures = check_exactly_once(self.braze, prefix, EXPECTED)
+        figures = (check or check_exactly_once)(self.braze, prefix, EXPECTED)
         first, last = accepted_span(self.braze)
         counts = read_counts(self.folder / f"counts-{prefix}")
         figures.update(
@@ -229,6 +231,32 @@ def check_exactly_once(braze: Any, prefix: str, expected: int) -> dict[str, floa
         raise RuntimeError("objects of another run arrived")
     sizes = [sum(r["counts"].values()) for r in braze.requests() if r["status"] == 201]
     return {"requests": len(sizes), "objects_per_request": expected / len(sizes)}
+
+
+def check_in_order(braze: Any, prefix: str, expected: int) -> dict[str, float]:
+    """A backlog of hot users (``load.hot_bodies``): every event exactly once, each user's
+    events in the order posted, and an attributes object a batch."""
+    objects = braze.accepted_objects()
+    if len(objects) != expected:
+        raise RuntimeError(f"{len(objects)} objects, {expected} expected")
+    numbers: dict[str, list[int]] = {}
+    for accepted in objects:
+        user, name = str(accepted["body"].get("external_id")), accepted["body"].get("name")
+        if not user.startswith(prefix):
+            raise RuntimeError("objects of another run arrived")
+        if name is not None:
+            numbers.setdefault(user, []).append(int(name.removeprefix("E")))
+    events = [number for each in numbers.values() for number in each]
+    if len(events) != EVENTS or len(set(events)) != EVENTS:
+        raise RuntimeError(f"{len(events)} events, {len(set(events))} unique, {EVENTS} expected")
+    disordered = [user for user, each in numbers.items() if each != sorted(each)]
+    if disordered:
+        raise RuntimeError(f"the events of {len(disordered)} users arrived out of order")
+    sizes = [sum(r["counts"].values()) for r in braze.requests() if r["status"] == 201]
+    return {"requests": len(sizes), "objects_per_request": expected / len(sizes)}
+
+
+Check = Callable[[Any, str, int], dict[str, float]]
 
 
 def _commits() -> int:

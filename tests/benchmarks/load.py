@@ -69,6 +69,14 @@ def bodies(prefix: str) -> list[list[dict[str, Any]]]:
     return [batches[i : i + BATCHES_PER_REQUEST] for i in range(0, len(batches), 10)]
 
 
+def hot_bodies(prefix: str, users: int) -> list[list[dict[str, Any]]]:
+    """EVENTS events from few users, each active in batch after batch (an outage's backlog of
+    active users): batch n is user n mod ``users``'s, so a user's batches follow each other
+    ``users`` batches apart, their events numbered in the order posted."""
+    batches = [batch(f"{prefix}-{n % users}", n * EVENTS_PER_BATCH) for n in range(EVENTS // 10)]
+    return [batches[i : i + BATCHES_PER_REQUEST] for i in range(0, len(batches), 10)]
+
+
 HEADERS = {
     "Content-Type": "application/json",
     # As behind the TLS-terminating proxy of a production install (DEBUG=0 redirects HTTP).
