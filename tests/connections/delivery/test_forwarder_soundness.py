@@ -321,6 +321,14 @@ def arrivals(braze: FakeBraze) -> dict[str, list[str]]:
     return arrived
 
 
+def forward_until_done(output: BrazeOutput, seconds: float = 30) -> None:
+    """Forward until nothing is left, running again when asked, as the scheduled run would."""
+    deadline = time.monotonic() + seconds
+    while (again := output_forward(output_id=output.pk)) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(again)
+
+
 def queue_hot_backlog(output: BrazeOutput, users: int, batches: int) -> list[str]:
     """The same users in every batch, an event each; returns the names each user expects."""
     for number in range(batches):
@@ -359,10 +367,7 @@ def test_a_claim_taken_ahead_waits_for_the_retry_of_the_claim_before_it(
     braze.set_faults(latency_ms=30, next_statuses=(500,))
     expected = queue_hot_backlog(output, users=15, batches=10)
 
-    deadline = time.monotonic() + 30
-    while (again := output_forward(output_id=output.pk)) is not None:
-        assert time.monotonic() < deadline
-        time.sleep(again)  # as the scheduled run would
+    forward_until_done(output)
 
     assert [r["status"] for r in braze.requests()][:2] == [500, 201]  # the retry goes first
     assert statuses() == {"sent": 150}
@@ -381,10 +386,7 @@ def test_a_users_later_request_in_the_claim_waits_when_their_earlier_one_failed(
     expected = [f"E{n}" for n in range(80)]
     queue_rows(output, [event("ann", name) for name in expected])
 
-    deadline = time.monotonic() + 30
-    while (again := output_forward(output_id=output.pk)) is not None:
-        assert time.monotonic() < deadline
-        time.sleep(again)  # as the scheduled run would
+    forward_until_done(output)
 
     assert next(r["status"] for r in braze.requests()) == 500
     assert statuses() == {"sent": 80}
